@@ -1,0 +1,1 @@
+"""Data sources, cache, indicators, breakout engine and refresh scheduling. Never imports Textual."""

@@ -1,0 +1,1 @@
+"""Market-data sources: Yahoo (live), demo (generated) and replay (CSV)."""
