@@ -1,0 +1,459 @@
+"""The pipeline: source -> store -> engine -> snapshot.
+
+`Monitor` owns the per-symbol state between refreshes. Its async methods run on the event loop but
+put every blocking step (SQLite, TA-Lib) in a thread; the source does its own I/O off the loop.
+State is only mutated on the loop, after the awaited work returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+
+from services import indicators as ind
+from services.breakout import ETF_PROXY, BreakoutAssessment, BreakoutRules, assess, proxy_ratio
+from services.cache import BarStore
+from services.market_hours import NEW_YORK
+from services.models import (
+    Bar,
+    BarSeries,
+    ErrorKind,
+    Interval,
+    MarketSession,
+    Quote,
+    SymbolError,
+    day_ts,
+    ts_day,
+)
+from services.snapshot import SPARKLINE_POINTS, FeedStatus, Snapshot, SymbolSnapshot
+from services.sources.base import MarketDataSource
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+OVERLAP_RTOL = 1e-5
+"""Relative difference above which a refetched old bar counts as re-adjusted (split, dividend)."""
+INTRADAY_KEEP = timedelta(days=5)
+TRANSIENT = frozenset(
+    {
+        ErrorKind.RATE_LIMITED,
+        ErrorKind.TIMEOUT,
+        ErrorKind.NETWORK,
+        ErrorKind.SERVER_ERROR,
+        ErrorKind.BAD_RESPONSE,
+    }
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleOutcome:
+    """What one refresh step did: which symbols answered and what failed."""
+
+    updated: frozenset[str] = frozenset()
+    errors: dict[str, SymbolError] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        """True when the step should be retried with backoff: a transient failure, or nothing answered."""
+        if any(e.kind in TRANSIENT for e in self.errors.values()):
+            return True
+        return bool(self.errors) and not self.updated
+
+    def merge(self, other: CycleOutcome) -> CycleOutcome:
+        return CycleOutcome(self.updated | other.updated, {**self.errors, **other.errors})
+
+
+@dataclass(slots=True)
+class _SymbolState:
+    daily: BarSeries
+    intraday: BarSeries | None = None
+    quote: Quote | None = None
+    quote_at: datetime | None = None
+    from_cache: bool = False
+    error: SymbolError | None = None
+    readout: ind.IndicatorReadout | None = None
+    readout_key: tuple[object, ...] | None = None
+
+
+def _bars_agree(old: BarSeries, fresh: BarSeries) -> bool:
+    """Do the refetched bars agree with the cached ones they overlap? The newest cached bar is left
+    out: Yahoo may still correct the last close, which is not a re-adjustment of history."""
+    if len(old) < 2 or not fresh:
+        return True
+    cached = {old.ts[i]: i for i in range(max(0, len(old) - 40), len(old) - 1)}
+    for j, t in enumerate(fresh.ts):
+        i = cached.get(t)
+        if i is None:
+            continue
+        if not math.isclose(old.close[i], fresh.close[j], rel_tol=OVERLAP_RTOL):
+            return False
+        a, b = old.adj_close[i], fresh.adj_close[j]
+        if not (math.isnan(a) or math.isnan(b)) and not math.isclose(a, b, rel_tol=OVERLAP_RTOL):
+            return False
+    return True
+
+
+def reconcile_quote(q: Quote, daily: BarSeries) -> Quote:
+    """Make a quote agree with the daily history it sits on.
+
+    The previous close is the close of the session before the quote's day, taken from the history when
+    the history reaches that day (Yahoo's chart metadata gives the quote's own close before the open,
+    which would show a change of zero). Outside the regular session the day's open, high, low and
+    volume are those of the completed daily bar.
+    """
+    if not daily:
+        return q
+    day = day_ts(q.trading_day)
+    changes: dict[str, object] = {}
+    i = bisect_left(daily.ts, day)
+    if i < len(daily) and daily.ts[i] == day:
+        if i > 0:
+            changes["prev_close"] = daily.close[i - 1]
+        if q.session is not MarketSession.REGULAR:
+            bar = daily[i]
+            changes.update(
+                day_open=bar.open, day_high=bar.high, day_low=bar.low, volume=bar.volume or q.volume
+            )
+    elif i == len(daily) and q.session is MarketSession.REGULAR and day - daily.ts[-1] <= 4 * 86400:
+        changes["prev_close"] = daily.close[-1]  # today's bar is not in the history yet
+    return replace(q, **changes) if changes else q  # type: ignore[arg-type]
+
+
+class Monitor:
+    """Keeps every watched symbol's data and turns it into snapshots."""
+
+    def __init__(
+        self,
+        source: MarketDataSource,
+        *,
+        symbols: Sequence[str],
+        rules: BreakoutRules,
+        store: BarStore | None = None,
+        clock: Clock = utc_now,
+        as_of: Callable[[], datetime | None] | None = None,
+    ) -> None:
+        """
+        Args:
+            source: where data comes from.
+            symbols: the watchlist, in display order.
+            rules: the breakout rule (its symbol is fetched even when not in the watchlist).
+            store: the cache, or None to run without one.
+            clock: the current time, UTC-aware.
+            as_of: for a replay, the moment the data describes (None: the clock).
+        """
+        self.source = source
+        self.symbols = list(dict.fromkeys(symbols))
+        self.rules = rules
+        self.store = store
+        self.clock = clock
+        self._as_of = as_of
+        self.fetch_symbols = list(dict.fromkeys([*self.symbols, rules.symbol]))
+        self._state = {s: _SymbolState(BarSeries(s, Interval.DAILY)) for s in self.fetch_symbols}
+        self.unknown: set[str] = set()
+        """Symbols the source said it does not know: no longer asked for."""
+        self.last_history_fetch: datetime | None = None
+        self.last_success: datetime | None = None
+        self.history_ok = False
+        self.feed_error: str | None = None
+        """A failure of the whole refresh (not of one symbol), set by the refresh loop."""
+
+    # ------------------------------------------------------------------ helpers
+    def _active(self) -> list[str]:
+        return [s for s in self.fetch_symbols if s not in self.unknown]
+
+    async def _store_call(self, fn: Callable[..., object], *args: object) -> object:
+        """Run a cache call in a thread; a cache failure is logged, never fatal (the data is on screen)."""
+        if self.store is None:
+            return None
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except Exception:
+            log.exception("cache operation %s failed", getattr(fn, "__name__", fn))
+            return None
+
+    def _record_errors(self, errors: dict[str, SymbolError]) -> None:
+        for sym, err in errors.items():
+            if sym in self._state:
+                self._state[sym].error = err
+            if err.kind is ErrorKind.UNKNOWN_SYMBOL:
+                self.unknown.add(sym)
+
+    # ------------------------------------------------------------------ start-up paint
+    async def paint_from_cache(self) -> bool:
+        """Load the last quotes, recent daily closes and today's intraday path from the cache.
+
+        Cheap (no numpy, a few small queries) so that the first price is on screen at once. Returns True
+        when anything was found.
+        """
+        store = self.store
+        if store is None:
+            return False
+
+        def load() -> tuple[dict[str, object], dict[str, BarSeries], dict[str, BarSeries]]:
+            quotes = dict(store.load_quotes(self.fetch_symbols))
+            daily = {s: store.load_tail(s, Interval.DAILY, SPARKLINE_POINTS + 1) for s in self.fetch_symbols}
+            since = int((self.clock() - INTRADAY_KEEP).timestamp())
+            intraday = {s: store.load_bars(s, Interval.MINUTE_5, since) for s in self.fetch_symbols}
+            return quotes, daily, intraday
+
+        loaded = await self._store_call(load)
+        if loaded is None:
+            return False
+        quotes, daily, intraday = loaded  # type: ignore[misc]
+        found = False
+        for sym, st in self._state.items():
+            cached = quotes.get(sym)
+            if cached is not None:
+                st.quote = cached.quote
+                st.quote_at = cached.fetched_at
+                st.from_cache = True
+                found = True
+            if daily[sym]:
+                st.daily = daily[sym]
+                found = True
+            path = intraday[sym]
+            if path and st.quote is not None:
+                st.intraday = path.since(day_ts(st.quote.trading_day)) or None
+        return found
+
+    # ------------------------------------------------------------------ history
+    async def load_history(self) -> CycleOutcome:
+        """Bring daily history up to date: with a cache, fetch only the missing tail (a split or dividend
+        found in the tail refetches that symbol in full); without one, fetch everything."""
+        symbols = self._active()
+        cached: dict[str, BarSeries] = {}
+        if self.store is not None:
+            store = self.store
+            loaded = await self._store_call(lambda: {s: store.load_bars(s, Interval.DAILY) for s in symbols})
+            cached = loaded if isinstance(loaded, dict) else {}
+        since: dict[str, date | None] = {
+            s: (ts_day(cached[s].ts[-1]) if cached.get(s) else None) for s in symbols
+        }
+        result = await self.source.history(symbols, Interval.DAILY, since)
+        self.last_history_fetch = self.clock()
+        errors = dict(result.errors)
+        updated: set[str] = set()
+        refetch: list[str] = []
+        for sym, fresh in result.bars.items():
+            old = cached.get(sym)
+            if old and (sym in result.adjusted or not _bars_agree(old, fresh)):
+                refetch.append(sym)
+                continue
+            merged = old.merge(fresh) if old else fresh
+            self._set_daily(sym, merged)
+            await self._store_call(self._save_completed, fresh, False)
+            updated.add(sym)
+        if refetch:
+            log.info("history re-adjusted for %s: refetching in full", ", ".join(refetch))
+            full = await self.source.history(refetch, Interval.DAILY, dict.fromkeys(refetch))
+            errors.update(full.errors)
+            for sym, series in full.bars.items():
+                self._set_daily(sym, series)
+                await self._store_call(self._save_completed, series, True)
+                updated.add(sym)
+        for sym in symbols:
+            if sym not in updated and cached.get(sym) and len(self._state[sym].daily) < len(cached[sym]):
+                self._set_daily(sym, cached[sym])  # the fetch failed: show the cached history
+        self._record_errors(errors)
+        for sym in updated:
+            st = self._state[sym]
+            if st.error is not None and st.error.kind is not ErrorKind.UNKNOWN_SYMBOL and st.quote is None:
+                st.error = None
+        self.history_ok = not any(e.kind in TRANSIENT for e in errors.values())
+        return CycleOutcome(frozenset(updated), errors)
+
+    def _set_daily(self, sym: str, series: BarSeries) -> None:
+        """Install fetched history; a live quote's bar for a day the history does not have yet (today,
+        in progress) stays on top. Fetched bars always win for the days they cover."""
+        st = self._state[sym]
+        q = st.quote
+        bar = q.session_bar() if q is not None and not st.from_cache else None
+        if bar is not None and series and bar.ts > series.ts[-1]:
+            series = series.upsert(bar)
+        st.daily = series
+
+    def _save_completed(self, series: BarSeries, replace: bool) -> None:
+        """Persist fetched daily bars, except today's while its session is still running."""
+        assert self.store is not None
+        now = self.clock()
+        session = self.source.session_at(now)
+        if session in (MarketSession.PRE, MarketSession.REGULAR) and series:
+            series = series.until(day_ts(now.astimezone(NEW_YORK).date()) - 1)
+        self.store.save_bars(series, replace=replace)
+
+    # ------------------------------------------------------------------ quotes
+    async def refresh_quotes(self) -> CycleOutcome:
+        symbols = self._active()
+        result = await self.source.quotes(symbols)
+        now = self.clock()
+        for sym, q in result.quotes.items():
+            st = self._state.get(sym)
+            if st is None:
+                continue
+            q = reconcile_quote(q, st.daily)
+            st.quote, st.quote_at, st.from_cache, st.error = q, now, False, None
+            path = result.intraday.get(sym)
+            st.intraday = path if path else None
+            self._merge_session_bar(st, q)
+        self._record_errors(result.errors)
+        if self.store is not None and result.quotes:
+            store = self.store
+            quotes = [
+                st.quote for sym in result.quotes if (st := self._state.get(sym)) and st.quote is not None
+            ]
+            paths = [p for p in result.intraday.values() if p.interval is Interval.MINUTE_5]
+            keep_from = int((now - INTRADAY_KEEP).timestamp())
+
+            def save() -> None:
+                for q in quotes:
+                    store.save_quote(q, now)
+                for p in paths:
+                    store.save_bars(p)
+                store.prune(Interval.MINUTE_5, keep_from)
+
+            await self._store_call(save)
+        return CycleOutcome(frozenset(result.quotes), dict(result.errors))
+
+    @staticmethod
+    def _merge_session_bar(st: _SymbolState, q: Quote) -> None:
+        """Put the quote's day into the daily series: a live bar replaces today's bar as it moves; outside
+        the regular session only a day the history lacks is added (the history wins for its days)."""
+        daily = st.daily
+        bar = q.session_bar()
+        last = daily.last
+        if bar is not None:
+            live = q.session is MarketSession.REGULAR
+            if last is None or bar.ts > last.ts or (live and bar.ts == last.ts):
+                st.daily = daily.upsert(bar)
+        elif last is not None and last.day == q.trading_day:
+            # No open known (an index without intraday bars): move today's existing bar to the quote.
+            moved = Bar(
+                last.ts,
+                last.open,
+                max(last.high, q.last),
+                min(last.low, q.last),
+                q.last,
+                last.volume,
+                last.adj_close,
+            )
+            st.daily = daily.upsert(moved)
+
+    # ------------------------------------------------------------------ engine
+    def _provisional(self, st: _SymbolState) -> bool:
+        q = st.quote
+        last = st.daily.last
+        return (
+            q is not None
+            and q.session is MarketSession.REGULAR
+            and last is not None
+            and last.day == q.trading_day
+        )
+
+    async def compute(self) -> None:
+        """Recompute indicators where the daily series changed (TA-Lib, in a thread)."""
+        todo: list[tuple[_SymbolState, BarSeries, bool, tuple[object, ...]]] = []
+        for st in self._state.values():
+            provisional = self._provisional(st)
+            key = (st.daily.revision, provisional)
+            if key != st.readout_key:
+                todo.append((st, st.daily, provisional, key))
+        if not todo:
+            return
+
+        def run() -> list[ind.IndicatorReadout | None]:
+            return [ind.compute(series, provisional) for _st, series, provisional, _key in todo]
+
+        readouts = await asyncio.to_thread(run)
+        for (st, _series, _prov, key), readout in zip(todo, readouts, strict=True):
+            st.readout, st.readout_key = readout, key
+
+    def assess_breakout(self) -> tuple[BreakoutAssessment, str | None]:
+        st = self._state[self.rules.symbol]
+        provisional = self._provisional(st)
+        live = st.quote.last if st.quote is not None else None
+        assessment = assess(st.daily, self.rules, live, provisional)
+        note = None
+        if not st.daily:
+            note = f"no daily data for {self.rules.symbol}" + (f": {st.error.message}" if st.error else "")
+        return assessment, note
+
+    # ------------------------------------------------------------------ snapshot
+    def is_stale(self, sym: str) -> bool:
+        st = self._state[sym]
+        if st.quote is None and not st.daily:
+            return False  # nothing shown, so nothing stale: the card says "no data"
+        return st.from_cache or st.error is not None
+
+    def error_summary(self) -> str | None:
+        errors = [st.error for st in self._state.values() if st.error is not None]
+        if self.feed_error is not None:
+            return self.feed_error
+        if not errors:
+            return None
+        by_message: dict[str, list[str]] = {}
+        for e in errors:
+            by_message.setdefault(e.message, []).append(e.symbol)
+        parts = []
+        for message, syms in sorted(by_message.items(), key=lambda kv: -len(kv[1])):
+            who = ", ".join(syms) if len(syms) <= 3 else f"{len(syms)} symbols"
+            parts.append(f"{who}: {message}")
+        return "; ".join(parts)
+
+    def snapshot(
+        self,
+        *,
+        next_refresh: datetime | None = None,
+        paused: bool = False,
+        retrying: bool = False,
+        notice: str | None = None,
+        requests_per_minute: int | None = None,
+    ) -> Snapshot:
+        now = self.clock()
+        symbols = {}
+        for sym in self.symbols:
+            st = self._state[sym]
+            symbols[sym] = SymbolSnapshot(
+                symbol=sym,
+                quote=st.quote,
+                daily=st.daily,
+                intraday=st.intraday,
+                indicators=st.readout
+                if st.readout_key is not None and st.readout_key[0] == st.daily.revision
+                else None,
+                provisional=self._provisional(st),
+                stale=self.is_stale(sym),
+                updated_at=st.quote_at,
+                error=st.error,
+            )
+        breakout, note = self.assess_breakout()
+        proxy = None
+        etf = ETF_PROXY.get(self.rules.symbol)
+        if etf is not None and etf in self._state:
+            ratio = proxy_ratio(self._state[self.rules.symbol].daily, self._state[etf].daily)
+            proxy = (etf, ratio) if ratio is not None else None
+        as_of = (self._as_of() if self._as_of is not None else None) or now
+        status = FeedStatus(
+            source=self.source.kind,
+            source_label=self.source.label,
+            session=self.source.session_at(now),
+            last_update=self.last_success,
+            next_refresh=next_refresh,
+            paused=paused,
+            error=self.error_summary(),
+            retrying=retrying,
+            notice=notice or (self.store.notice if self.store is not None else None),
+            requests_per_minute=requests_per_minute,
+        )
+        return Snapshot(
+            as_of=as_of, status=status, symbols=symbols, breakout=breakout, breakout_note=note, proxy=proxy
+        )

@@ -1,0 +1,160 @@
+"""Refresh scheduling: when to ask the source again, and how to back off when it fails.
+
+One asyncio task drives everything. It re-arms itself only after the previous refresh finished (so
+refreshes cannot pile up), sleeps on an event that `refresh_now`, `pause` and `resume` set, and when
+nothing can change by itself (a replay standing still) it sleeps without any timer at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from services.models import ErrorKind, SymbolError
+from services.monitor import Clock, CycleOutcome, Monitor, utc_now
+from services.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP_S = 300.0
+"""Longest single sleep: a suspended laptop or a changed wall clock is noticed within this."""
+
+
+class Backoff:
+    """Exponential backoff with jitter: base·2ⁿ capped, each delay drawn from its upper half so that
+    several monitors never retry in lockstep and a retry never comes immediately."""
+
+    def __init__(
+        self, base_s: float = 5.0, cap_s: float = 300.0, factor: float = 2.0, rng: random.Random | None = None
+    ) -> None:
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.factor = factor
+        self.failures = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap_s, self.base_s * self.factor**self.failures)
+        self.failures += 1
+        return self._rng.uniform(ceiling / 2.0, ceiling)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class RefreshLoop:
+    """Drives a `Monitor`: paints from the cache, then refreshes on the source's cadence for ever."""
+
+    def __init__(
+        self,
+        monitor: Monitor,
+        on_snapshot: Callable[[Snapshot], None],
+        *,
+        clock: Clock = utc_now,
+        backoff: Backoff | None = None,
+        max_sleep_s: float = MAX_SLEEP_S,
+        requests_per_minute: Callable[[], int] | None = None,
+    ) -> None:
+        self.monitor = monitor
+        self.on_snapshot = on_snapshot
+        self.clock = clock
+        self.backoff = backoff or Backoff()
+        self.max_sleep_s = max_sleep_s
+        self._requests_per_minute = requests_per_minute
+        self._wake = asyncio.Event()
+        self._force = False
+        self.paused = False
+        self.due_at: datetime | None = None
+        self.retrying = False
+        self.cycles = 0
+
+    # ------------------------------------------------------------------ controls (event loop)
+    def refresh_now(self) -> None:
+        """Refresh at once (also while paused: an explicit request is honoured)."""
+        self._force = True
+        self._wake.set()
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        if not paused:
+            self._force = True  # resuming catches up immediately
+        self._wake.set()
+        self._emit()
+
+    def toggle_pause(self) -> bool:
+        self.set_paused(not self.paused)
+        return self.paused
+
+    # ------------------------------------------------------------------ the loop
+    def _emit(self) -> None:
+        rpm = self._requests_per_minute() if self._requests_per_minute is not None else None
+        snap = self.monitor.snapshot(
+            next_refresh=None if self.paused else self.due_at,
+            paused=self.paused,
+            retrying=self.retrying,
+            requests_per_minute=rpm,
+        )
+        self.on_snapshot(snap)
+
+    async def _cycle(self, first: bool, forced: bool) -> CycleOutcome:
+        m = self.monitor
+        outcome = CycleOutcome()
+        now = self.clock()
+        try:
+            if first or m.source.history_due(now, m.last_history_fetch) or (forced and not m.history_ok):
+                outcome = outcome.merge(await m.load_history())
+            session = m.source.session_at(now)
+            if first or forced or session is None or session.is_open:
+                outcome = outcome.merge(await m.refresh_quotes())
+            await m.compute()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or a dead source must not end the refresh loop
+            log.exception("refresh cycle failed")
+            m.feed_error = f"refresh failed: {type(exc).__name__}: {exc}"
+            err = SymbolError("*", ErrorKind.BAD_RESPONSE, m.feed_error)
+            return outcome.merge(CycleOutcome(errors={"*": err}))
+        m.feed_error = None
+        if outcome.updated:
+            m.last_success = self.clock()
+        return outcome
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        if await self.monitor.paint_from_cache():
+            self._emit()
+        first = True
+        while True:
+            now = self.clock()
+            forced = self._force
+            due = self.due_at is not None and now >= self.due_at
+            if first or forced or (due and not self.paused):
+                self._force = False
+                outcome = await self._cycle(first, forced)
+                first = False
+                self.cycles += 1
+                now = self.clock()
+                if outcome.failed:
+                    self.retrying = True
+                    delay: float | None = self.backoff.next_delay()
+                else:
+                    self.retrying = False
+                    self.backoff.reset()
+                    delay = self.monitor.source.next_poll(now)
+                self.due_at = None if delay is None else now + timedelta(seconds=delay)
+                self._emit()
+            await self._sleep(now)
+
+    async def _sleep(self, now: datetime) -> None:
+        if self._force:
+            return
+        timeout: float | None = None
+        if self.due_at is not None and not self.paused:
+            timeout = min(self.max_sleep_s, max(0.0, (self.due_at - now).total_seconds()))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)

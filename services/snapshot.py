@@ -1,0 +1,115 @@
+"""The app state: one immutable snapshot of everything the dashboard and `status` show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.breakout import BreakoutAssessment
+from services.indicators import IndicatorReadout
+from services.models import BarSeries, MarketSession, Quote, SourceKind, SymbolError
+
+SPARKLINE_POINTS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSnapshot:
+    """One symbol as shown: its quote, bars, indicators, and whether the values are stale."""
+
+    symbol: str
+    quote: Quote | None
+    daily: BarSeries
+    """Daily bars, oldest first; the last one is today's, in progress, when `provisional`."""
+    intraday: BarSeries | None
+    """Today's intraday bars (only while they belong to the quote's trading day)."""
+    indicators: IndicatorReadout | None
+    """None until computed; fields inside are None where history is too short."""
+    provisional: bool
+    stale: bool
+    """True when the values shown are not what the source says now: the last attempt failed, or they
+    were painted from the cache and not yet refreshed."""
+    updated_at: datetime | None
+    """When the shown quote was fetched (UTC)."""
+    error: SymbolError | None
+
+    def sparkline(self, points: int = SPARKLINE_POINTS) -> list[float]:
+        """Today's intraday path while the market is open and we have one, else the last daily closes."""
+        q = self.quote
+        if q is not None and q.session.is_open and self.intraday is not None and len(self.intraday) >= 2:
+            return list(self.intraday.close)
+        return list(self.daily.close[-points:])
+
+    def as_json(self) -> dict[str, Any]:
+        q = self.quote
+        return {
+            "last": q.last if q else None,
+            "prev_close": q.prev_close if q else None,
+            "change": q.change if q else None,
+            "change_pct": q.change_pct if q else None,
+            "day_high": q.day_high if q else None,
+            "day_low": q.day_low if q else None,
+            "volume": q.volume if q else None,
+            "time": q.time.isoformat() if q else None,
+            "session": q.session.value if q else None,
+            "stale": self.stale,
+            "indicators": (
+                self.indicators.as_json()
+                if self.indicators is not None
+                else dict.fromkeys(("rsi_14", "sma_50", "sma_200", "macd", "macd_signal", "macd_hist"))
+            ),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """The status bar: where data comes from and how fresh it is."""
+
+    source: SourceKind
+    source_label: str
+    session: MarketSession | None
+    last_update: datetime | None
+    """When the last refresh cycle finished successfully (UTC)."""
+    next_refresh: datetime | None
+    """When the next one is due (None: nothing scheduled, the data cannot change by itself)."""
+    paused: bool
+    error: str | None
+    """What is wrong right now, in one line (None when all is well)."""
+    retrying: bool = False
+    """True when `next_refresh` is a retry after a failure (backoff), not the normal cadence."""
+    notice: str | None = None
+    requests_per_minute: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    as_of: datetime
+    """The moment the snapshot describes: now, or for a replay the close of the replayed day (UTC)."""
+    status: FeedStatus
+    symbols: dict[str, SymbolSnapshot]
+    """Every watched symbol, in watchlist order."""
+    breakout: BreakoutAssessment | None
+    breakout_note: str | None = None
+    """Why there is no assessment, or what it is based on."""
+    proxy: tuple[str, float] | None = None
+    """(ETF, ETF price per index point), to show the level and targets in the ETF's price."""
+
+    def has_any_data(self) -> bool:
+        return any(s.quote is not None or len(s.daily) > 0 for s in self.symbols.values())
+
+    def as_json(self) -> dict[str, Any]:
+        """The `status --json` document (its shape is a stable interface)."""
+        b = self.breakout
+        return {
+            "as_of": self.as_of.isoformat(),
+            "source": self.status.source.value,
+            "symbols": {sym: s.as_json() for sym, s in self.symbols.items()},
+            "breakout": {
+                "symbol": b.rules.symbol if b else None,
+                "level": b.rules.level if b else None,
+                "close": b.close if b else None,
+                "state": b.state.value if b and b.state else None,
+                "distance_pct": b.close_distance_pct if b else None,
+                "targets": list(b.rules.targets) if b else [],
+            },
+        }

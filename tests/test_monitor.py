@@ -1,0 +1,136 @@
+"""The pipeline from a source to the snapshot: quotes, staleness, errors, breakout, JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from fakes.scripted_source import ScriptedSource, daily_series
+
+from services.breakout import BreakoutRules, BreakoutState
+from services.models import ErrorKind, MarketSession, Quote
+from services.monitor import Monitor, reconcile_quote
+
+NOW = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # 11:00 in New York
+TODAY = date(2026, 11, 24)
+
+
+def source(**kw: object) -> ScriptedSource:
+    daily = {
+        "IWM": daily_series("IWM", [240.0 + i * 0.1 for i in range(260)], date(2026, 11, 23)),
+        "SPY": daily_series("SPY", [600.0 + i * 0.2 for i in range(260)], date(2026, 11, 23)),
+        "^RUT": daily_series("^RUT", [2400.0] * 250 + [2560.0, 2566.0, 2570.0, 2575.0], date(2026, 11, 23)),
+    }
+    return ScriptedSource(daily, now=NOW, **kw)  # type: ignore[arg-type]
+
+
+async def refreshed(monitor: Monitor) -> None:
+    await monitor.load_history()
+    await monitor.refresh_quotes()
+    await monitor.compute()
+
+
+async def test_snapshot_has_quotes_indicators_and_breakout() -> None:
+    src = source()
+    m = Monitor(src, symbols=["IWM", "SPY"], rules=BreakoutRules(), clock=lambda: NOW)
+    await refreshed(m)
+    snap = m.snapshot()
+    assert list(snap.symbols) == ["IWM", "SPY"]  # ^RUT is fetched for the breakout, not shown as a card
+    iwm = snap.symbols["IWM"]
+    assert iwm.quote is not None and iwm.quote.last == pytest.approx(265.9)
+    # The previous close comes from the history: the last session before today's.
+    assert iwm.quote.prev_close == pytest.approx(265.9)
+    assert iwm.provisional and iwm.daily.last is not None and iwm.daily.last.day == TODAY
+    assert iwm.indicators is not None and iwm.indicators.sma_200 is not None and iwm.indicators.provisional
+    assert not iwm.stale and iwm.error is None
+    b = snap.breakout
+    assert b is not None and b.state is BreakoutState.CONFIRMED and b.close == 2575.0
+    assert b.live_price == 2575.0 and b.provisional_state is BreakoutState.CONFIRMED
+
+
+async def test_a_failed_refresh_keeps_the_last_values_marked_stale() -> None:
+    src = source()
+    m = Monitor(src, symbols=["IWM", "SPY"], rules=BreakoutRules(), clock=lambda: NOW)
+    await refreshed(m)
+    src.prices["IWM"] = 999.0
+    src.quote_errors["IWM"] = ErrorKind.RATE_LIMITED
+    outcome = await m.refresh_quotes()
+    assert outcome.failed
+    snap = m.snapshot()
+    iwm = snap.symbols["IWM"]
+    assert iwm.quote is not None and iwm.quote.last == pytest.approx(265.9)  # the last good value
+    assert iwm.stale and iwm.error is not None and iwm.error.kind is ErrorKind.RATE_LIMITED
+    assert not snap.symbols["SPY"].stale
+    assert snap.status.error is not None and "IWM" in snap.status.error
+    del src.quote_errors["IWM"]
+    await m.refresh_quotes()
+    assert not m.snapshot().symbols["IWM"].stale
+
+
+async def test_unknown_symbols_are_reported_and_no_longer_asked_for() -> None:
+    src = source()
+    m = Monitor(src, symbols=["IWM", "NOPE"], rules=BreakoutRules(), clock=lambda: NOW)
+    await refreshed(m)
+    snap = m.snapshot()
+    nope = snap.symbols["NOPE"]
+    assert nope.quote is None and nope.error is not None and nope.error.kind is ErrorKind.UNKNOWN_SYMBOL
+    assert not nope.stale  # nothing is shown, so nothing is stale
+    await m.refresh_quotes()
+    assert "NOPE" not in src.quote_calls[-1]
+
+
+async def test_missing_breakout_series_says_why() -> None:
+    src = source()
+    src.history_errors["^RUT"] = ErrorKind.TIMEOUT
+    del src.prices["^RUT"]
+    m = Monitor(src, symbols=["IWM"], rules=BreakoutRules(), clock=lambda: NOW)
+    await refreshed(m)
+    snap = m.snapshot()
+    assert snap.breakout is not None and snap.breakout.state is None
+    assert snap.breakout_note is not None and "^RUT" in snap.breakout_note
+
+
+async def test_status_json_shape() -> None:
+    m = Monitor(source(), symbols=["IWM", "SPY"], rules=BreakoutRules(), clock=lambda: NOW)
+    await refreshed(m)
+    doc = m.snapshot().as_json()
+    assert set(doc) == {"as_of", "source", "symbols", "breakout"}
+    assert set(doc["symbols"]["IWM"]) == {
+        "last",
+        "prev_close",
+        "change",
+        "change_pct",
+        "day_high",
+        "day_low",
+        "volume",
+        "time",
+        "session",
+        "stale",
+        "indicators",
+    }
+    assert set(doc["symbols"]["IWM"]["indicators"]) == {
+        "rsi_14",
+        "sma_50",
+        "sma_200",
+        "macd",
+        "macd_signal",
+        "macd_hist",
+    }
+    assert doc["breakout"]["targets"] == [2600.0, 3000.0] and doc["breakout"]["state"] == "confirmed"
+    assert doc["breakout"]["distance_pct"] == pytest.approx((2575 / 2565 - 1) * 100)
+
+
+def test_reconcile_quote_before_the_open_uses_the_completed_bar() -> None:
+    daily = daily_series("IWM", [100.0, 101.0, 102.0], date(2026, 11, 23))
+    # Before the open Yahoo reports yesterday's close with itself as the previous close.
+    q = Quote("IWM", 102.0, 102.0, None, 102.0, 102.0, 0.0, NOW, MarketSession.PRE, date(2026, 11, 23))
+    fixed = reconcile_quote(q, daily)
+    bar = daily[-1]
+    assert fixed.prev_close == 101.0 and fixed.change == pytest.approx(1.0)
+    assert (fixed.day_high, fixed.day_low, fixed.volume) == (bar.high, bar.low, bar.volume)
+    # A live quote for a day the history lacks takes the last close as its previous close...
+    live = Quote("IWM", 103.0, 99.0, 102.5, 103.5, 102.0, 1e5, NOW, MarketSession.REGULAR, TODAY)
+    assert reconcile_quote(live, daily).prev_close == 102.0
+    # ...but not when the history stops too long before (a gap would give a wrong change).
+    stale_history = daily_series("IWM", [100.0, 101.0], date(2026, 11, 2))
+    assert reconcile_quote(live, stale_history).prev_close == 99.0
