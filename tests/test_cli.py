@@ -1,0 +1,174 @@
+"""The command line: `status` against replay data checked field by field, and bad input of every
+kind ending in one line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from refcalc import ref_macd, ref_rsi, ref_sma
+
+from tui.cli import main
+
+AS_OF = date(2026, 3, 4)
+
+
+def weekdays(end: date, n: int) -> list[date]:
+    out, d = [], end
+    while len(out) < n:
+        if d.weekday() < 5:
+            out.append(d)
+        d -= timedelta(days=1)
+    return out[::-1]
+
+
+def make_rows(
+    n: int, start: float, step: float, wiggle: float
+) -> list[tuple[float, float, float, float, int]]:
+    rows = []
+    for i in range(n):
+        c = start + step * i + wiggle * math.sin(i / 3.0)
+        o = c - wiggle * 0.3 * math.cos(i)
+        rows.append((o, max(o, c) + 1.0, min(o, c) - 1.0, c, 1_000_000 + 1000 * i))
+    return rows
+
+
+@pytest.fixture
+def replay_dir(tmp_path: Path) -> tuple[Path, dict[str, list[date]], dict[str, list[tuple[float, ...]]]]:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    days = weekdays(date(2026, 3, 6), 300)
+    rows = {"IWM": make_rows(300, 200.0, 0.15, 3.0), "SPY": make_rows(300, 550.0, 0.3, 5.0)}
+    rut = [2400.0 + 50 * math.sin(i / 9.0) for i in range(300)]
+    # ... then 2,570 and 2,580 on the two sessions up to the as-of date, and higher after it.
+    i_asof = days.index(AS_OF)
+    rut[i_asof - 1], rut[i_asof], rut[i_asof + 1], rut[i_asof + 2] = 2570.0, 2580.0, 2600.0, 2610.0
+    rows["^RUT"] = [(c - 5, c + 10, c - 10, c, 0) for c in rut]
+    # Three layouts: classic Yahoo (IWM), yfinance auto-adjusted (SPY), yfinance multi-header (^RUT).
+    with (folder / "IWM.csv").open("w") as f:
+        f.write("Date,Open,High,Low,Close,Adj Close,Volume\n")
+        for d, (o, h, lo, c, v) in zip(days, rows["IWM"], strict=True):
+            f.write(f"{d},{o},{h},{lo},{c},{c * 0.97},{v}\n")
+    with (folder / "SPY.csv").open("w") as f:
+        f.write("Date,Close,High,Low,Open,Volume\n")
+        for d, (o, h, lo, c, v) in zip(days, rows["SPY"], strict=True):
+            f.write(f"{d},{c},{h},{lo},{o},{v}\n")
+    with (folder / "rut_download.csv").open("w") as f:
+        f.write("Price,Close,High,Low,Open,Volume\nTicker,^RUT,^RUT,^RUT,^RUT,^RUT\nDate,,,,,\n")
+        for d, (o, h, lo, c, v) in zip(days, rows["^RUT"], strict=True):
+            f.write(f"{d},{c},{h},{lo},{o},{v}\n")
+    return folder, {"days": days}, rows  # type: ignore[return-value]
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    p = tmp_path / "config.toml"
+    p.write_text(f'log_dir = "{tmp_path / "logs"}"\ncache_dir = "{tmp_path / "cache"}"\n')
+    return p
+
+
+def test_status_json_on_replay_field_by_field(
+    replay_dir, cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, meta, rows = replay_dir
+    days = meta["days"]
+    rc = main(
+        ["status", "--replay", str(folder), "--as-of", AS_OF.isoformat(), "--json", "--config", str(cfg)]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0
+    doc = json.loads(out)
+    assert doc["as_of"] == "2026-03-04T16:00:00-05:00"
+    assert doc["source"] == "replay"
+    assert list(doc["symbols"]) == ["IWM", "SPY", "^RUT", "^GSPC", "^TNX", "^VIX"]
+    i = days.index(AS_OF)
+    for sym in ("IWM", "SPY"):
+        got = doc["symbols"][sym]
+        _o, h, lo, c, v = rows[sym][i]
+        prev = rows[sym][i - 1][3]
+        assert got["last"] == pytest.approx(c) and got["prev_close"] == pytest.approx(prev)
+        assert got["change"] == pytest.approx(c - prev)
+        assert got["change_pct"] == pytest.approx((c / prev - 1) * 100)
+        assert (got["day_high"], got["day_low"], got["volume"]) == (pytest.approx(h), pytest.approx(lo), v)
+        assert got["time"] == "2026-03-04T21:00:00+00:00" and got["session"] == "CLOSED"
+        assert got["stale"] is False
+        closes = [r[3] for r in rows[sym][: i + 1]]
+        ind = got["indicators"]
+        assert ind["sma_50"] == pytest.approx(ref_sma(closes, 50), rel=1e-9)
+        assert ind["sma_200"] == pytest.approx(ref_sma(closes, 200), rel=1e-9)
+        assert ind["rsi_14"] == pytest.approx(ref_rsi(closes), rel=1e-6)
+        macd, signal, _ = ref_macd(closes)
+        assert ind["macd"] == pytest.approx(macd, rel=1e-6)
+        assert ind["macd_signal"] == pytest.approx(signal, rel=1e-6)
+        assert ind["macd_hist"] == pytest.approx(macd - signal, rel=1e-5, abs=1e-9)
+    rut = doc["symbols"]["^RUT"]
+    assert rut["last"] == 2580.0 and rut["volume"] == 0
+    for sym in ("^GSPC", "^TNX", "^VIX"):  # not in the files: nulls, and still exit code 0
+        assert doc["symbols"][sym]["last"] is None and doc["symbols"][sym]["indicators"]["rsi_14"] is None
+    assert doc["breakout"] == {
+        "symbol": "^RUT",
+        "level": 2565.0,
+        "close": 2580.0,
+        "state": "breakout",  # two closes above by the as-of date; the later ones must not leak in
+        "distance_pct": pytest.approx((2580 / 2565 - 1) * 100),
+        "targets": [2600.0, 3000.0],
+    }
+
+
+def test_status_text_and_exit_code_one_without_any_data(replay_dir, cfg: Path, capsys) -> None:
+    folder = replay_dir[0]
+    assert main(["status", "--replay", str(folder), "--as-of", AS_OF.isoformat(), "--config", str(cfg)]) == 0
+    text = capsys.readouterr().out
+    assert "replay" in text and "IWM" in text and "Breakout ^RUT vs 2,565: BREAKOUT" in text
+    assert "RSI" in text and "SMA50" in text
+    rc = main(["status", "--replay", str(folder), "--symbols", "AAA,BBB", "--json", "--config", str(cfg)])
+    assert rc == 1
+    assert json.loads(capsys.readouterr().out)["symbols"]["AAA"]["last"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--demo", "moon"], "invalid choice: 'moon'"),
+        (["--as-of", "2026-01-02"], "--as-of and --speed apply to --replay only"),
+        (["--refresh", "soon"], "argument --refresh: invalid float value: 'soon'"),
+        (["--refresh", "0"], "--refresh: 0 is out of range"),
+        (["--level", "2700"], "--targets: targets must be above the level (2700)"),
+        (["--symbols", "IWM,S P Y"], "--symbols: 'S P Y' is not a valid ticker symbol"),
+        (["--replay", "nowhere.csv"], "nowhere.csv: no such file or folder"),
+        (["--demo", "--replay", "x.csv"], "not allowed with argument"),
+        (["status", "--json", "--speed", "2"], "--as-of and --speed apply to --replay only"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_two(args: list[str], message: str, cfg: Path, capsys) -> None:
+    assert main([*args, "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("breakout-monitor: error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_bad_csv_and_bad_as_of(tmp_path: Path, cfg: Path, capsys) -> None:
+    bad = tmp_path / "IWM.csv"
+    bad.write_text("Date,Open,High,Low,Close,Volume\n2024-01-03,1,2,1,2,10\n2024-01-02,1,2,1,2,10\n")
+    assert main(["--replay", str(bad), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "IWM.csv:3:" in err and "ascending date order" in err and err.count("\n") == 1
+    assert main(["status", "--replay", str(bad), "--as-of", "2024-02-30", "--config", str(cfg)]) == 2
+    assert "not a date (YYYY-MM-DD): '2024-02-30'" in capsys.readouterr().err
+
+
+def test_the_installed_entry_point_never_prints_a_traceback(tmp_path: Path, cfg: Path) -> None:
+    bad_cfg = tmp_path / "bad.toml"
+    bad_cfg.write_text("refresh = 'x'\n")
+    for args in (["--bogus"], ["--config", str(bad_cfg)], ["status", "--replay", str(tmp_path / "none")]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and proc.stdout == ""

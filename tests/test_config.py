@@ -1,0 +1,92 @@
+"""Configuration: the TOML file, command-line overrides, and one clear line for every mistake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui.config import ConfigError, Settings, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "config.toml"
+    p.write_text(text)
+    return p
+
+
+def test_defaults_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tui.config.default_config_path", lambda: tmp_path / "absent.toml")
+    s = load_settings(None, {})
+    assert s == Settings(config_path=None, cache_dir=s.cache_dir, log_dir=s.log_dir)
+    assert s.symbols == ("IWM", "SPY", "^RUT", "^GSPC", "^TNX", "^VIX")
+    assert (s.breakout.level, s.breakout.targets, s.refresh) == (2565.0, (2600.0, 3000.0), 15.0)
+
+
+def test_file_values_then_command_line_overrides(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path,
+        'symbols = ["iwm", "SPY", "^RUT"]\nrefresh = 30\ncache_dir = "~/bm-cache"\n'
+        "[breakout]\nlevel = 2500\ntargets = [2600, 2800]\nconfirm_closes = 2\n",
+    )
+    s = load_settings(cfg, {})
+    assert s.symbols == ("IWM", "SPY", "^RUT") and s.refresh == 30.0
+    assert s.cache_dir == Path("~/bm-cache").expanduser() and s.config_path == cfg
+    assert (s.breakout.level, s.breakout.targets, s.breakout.confirm_closes) == (2500.0, (2600.0, 2800.0), 2)
+    o = load_settings(cfg, {"refresh": 5.0, "breakout.level": 2565.0, "use_cache": False})
+    assert (
+        o.refresh == 5.0 and o.breakout.level == 2565.0 and o.breakout.confirm_closes == 2 and not o.use_cache
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("refresh = 10\ncolour = 'red'\n", "colour: unknown key"),
+        ("[breakout]\nlevl = 3\n", "breakout.levl: unknown key (did you mean 'level'?)"),
+        ('refresh = "fast"\n', "refresh: expected a number, got 'fast'"),
+        ("refresh = 0\n", "refresh: 0 is out of range (1 to 3600)"),
+        ("refresh = true\n", "refresh: expected a number, got True"),
+        ('symbols = ["IWM", "b@d"]\n', "symbols: 'b@d' is not a valid ticker symbol"),
+        ("symbols = []\n", "symbols: expected a non-empty list of symbols"),
+        (
+            "[breakout]\ntargets = [3000, 2600]\n",
+            "breakout.targets: targets must be distinct and in ascending order",
+        ),
+        (
+            "[breakout]\ntargets = [2500]\n",
+            "breakout.targets: targets must be above the level (2565), got 2500",
+        ),
+        ("[breakout]\nconfirm_closes = 2.5\n", "breakout.confirm_closes: expected a whole number, got 2.5"),
+        ("breakout = 3\n", "breakout: must be a table"),
+        ("refresh = [\n", "invalid TOML"),
+        ('log_level = "LOUD"\n', "log_level: expected one of DEBUG, INFO, WARNING, ERROR, got 'LOUD'"),
+    ],
+)
+def test_each_mistake_is_one_line_naming_file_key_and_problem(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    cfg = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg, {})
+    msg = str(info.value)
+    assert msg.startswith(str(cfg)) and expected in msg and "\n" not in msg
+
+
+def test_unreadable_and_non_utf8_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"absent\.toml: cannot read the config file \(No such file"):
+        load_settings(tmp_path / "absent.toml", {})
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes(b"refresh = 10 # caf\xe9\n")
+    with pytest.raises(ConfigError, match="not a UTF-8 text file"):
+        load_settings(bad, {})
+
+
+def test_command_line_mistakes_name_the_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tui.config.default_config_path", lambda: tmp_path / "absent.toml")
+    with pytest.raises(ConfigError, match=r"^--refresh: 0\.5 is out of range"):
+        load_settings(None, {"refresh": 0.5})
+    with pytest.raises(ConfigError, match=r"^--targets: targets must be above the level"):
+        load_settings(None, {"breakout.level": 2700.0})
+    with pytest.raises(ConfigError, match=r"^--symbols: '\$\$\$' is not a valid ticker symbol"):
+        load_settings(None, {"symbols": ["IWM", "$$$"]})

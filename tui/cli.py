@@ -1,0 +1,253 @@
+"""Command line: `breakout-monitor [options]` runs the dashboard, `breakout-monitor status` prints it once.
+
+Bad input of any kind (flags, config, CSV, symbols) ends in one line on stderr and exit code 2, never a
+traceback. Heavy modules (Textual, pandas, yfinance) are imported only once they are needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from tui import __version__
+from tui.config import APP_NAME, ConfigError, Settings, load_settings
+from tui.logs import setup_logging
+
+if TYPE_CHECKING:
+    from services.snapshot import Snapshot
+    from services.sources.base import MarketDataSource
+
+DEMO_SCENARIOS = ("breakout", "bulltrap", "range")
+
+
+class UsageError(Exception):
+    """A one-line message for the user; exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _csv_list(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list")
+    return items
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(t) for t in _csv_list(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def _source_options() -> argparse.ArgumentParser:
+    p = _Parser(add_help=False)
+    src = p.add_argument_group("data source (default: Yahoo Finance, live)")
+    one = src.add_mutually_exclusive_group()
+    one.add_argument(
+        "--demo",
+        nargs="?",
+        const="breakout",
+        choices=DEMO_SCENARIOS,
+        metavar="SCENARIO",
+        help="offline generated market: breakout (default), bulltrap or range",
+    )
+    one.add_argument(
+        "--replay", nargs="+", type=Path, metavar="PATH", help="play Yahoo CSV files (or folders)"
+    )
+    src.add_argument("--as-of", type=_iso_date, metavar="DATE", help="replay: stand at the close of DATE")
+    src.add_argument(
+        "--speed",
+        type=float,
+        metavar="BARS_PER_S",
+        help="replay: bars played per second (default 0: stand still)",
+    )
+    opt = p.add_argument_group("settings (override the config file)")
+    opt.add_argument(
+        "--config", type=Path, metavar="FILE", help="config file (default: the platform config dir)"
+    )
+    opt.add_argument(
+        "--symbols", type=_csv_list, metavar="LIST", help="watchlist, e.g. IWM,SPY,^RUT,^GSPC,^TNX,^VIX"
+    )
+    opt.add_argument(
+        "--refresh", type=float, metavar="SECONDS", help="quote poll interval while a session is open"
+    )
+    opt.add_argument("--level", type=float, metavar="PRICE", help="breakout level (default 2565)")
+    opt.add_argument("--targets", type=_float_list, metavar="LIST", help="targets, e.g. 2600,3000")
+    opt.add_argument(
+        "--breakout-symbol", metavar="SYMBOL", help="the series the breakout is judged on (^RUT)"
+    )
+    opt.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: the platform cache dir)")
+    opt.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    opt.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR (log file only)")
+    return p
+
+
+def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    common = _source_options()
+    run = _Parser(
+        prog=APP_NAME,
+        parents=[common],
+        description="Full-screen monitor of the Russell 2000 breakout (RTY 2,565). "
+        "Other command: `breakout-monitor status` prints the same snapshot once.",
+    )
+    run.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    status = _Parser(
+        prog=f"{APP_NAME} status",
+        parents=[common],
+        description="Print the dashboard's snapshot once and exit (0 ok, 1 no data at all, 2 bad input).",
+    )
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return run, status
+
+
+@dataclass(frozen=True)
+class Invocation:
+    command: str
+    settings: Settings
+    args: argparse.Namespace
+
+
+def parse(argv: Sequence[str]) -> Invocation:
+    run, status = build_parsers()
+    argv = list(argv)
+    if argv and argv[0] == "status":
+        command, args = "status", status.parse_args(argv[1:])
+    else:
+        command, args = "run", run.parse_args(argv)
+    if args.replay is None and (args.as_of is not None or args.speed is not None):
+        raise UsageError("--as-of and --speed apply to --replay only")
+    if args.speed is not None and not 0 <= args.speed <= 1000:
+        raise UsageError(f"--speed must be between 0 and 1000 bars per second, got {args.speed:g}")
+    overrides: dict[str, Any] = {
+        "symbols": args.symbols,
+        "refresh": args.refresh,
+        "cache_dir": args.cache_dir,
+        "log_level": args.log_level,
+        "breakout.level": args.level,
+        "breakout.targets": args.targets,
+        "breakout.symbol": args.breakout_symbol,
+        "use_cache": not args.no_cache,
+    }
+    settings = load_settings(args.config, overrides)
+    return Invocation(command, settings, args)
+
+
+def open_source(inv: Invocation) -> MarketDataSource:
+    """Build the chosen source. Replay files are read here, before any UI, so that a bad CSV is a
+    one-line error and exit code 2."""
+    args, settings = inv.args, inv.settings
+    if args.demo is not None:
+        from services.sources.demo import DemoSource
+
+        return DemoSource(args.demo)
+    if args.replay is not None:
+        from services.csv_bars import CsvError
+        from services.sources.replay import ReplaySource
+
+        try:
+            return ReplaySource.open(args.replay, as_of=args.as_of, speed=args.speed or 0.0)
+        except (CsvError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+    from services.sources.yahoo import YahooSource
+
+    return YahooSource(
+        cache_dir=settings.cache_dir if settings.use_cache else None, refresh_s=settings.refresh
+    )
+
+
+def replay_as_of(source: MarketDataSource) -> Callable[[], datetime | None] | None:
+    """For a replay, the moment the snapshot describes: the close of the replayed day."""
+    from services.models import SourceKind
+
+    if source.kind is not SourceKind.REPLAY:
+        return None
+    from services.market_hours import NEW_YORK
+
+    def as_of() -> datetime | None:
+        day = getattr(source, "as_of", None)
+        if day is None:
+            return None
+        return datetime(day.year, day.month, day.day, 16, 0, tzinfo=NEW_YORK)
+
+    return as_of
+
+
+async def collect_snapshot(settings: Settings, source: MarketDataSource) -> Snapshot:
+    """One full refresh (history, quotes, indicators), as the dashboard's first cycle does."""
+    from services.cache import BarStore
+    from services.models import SourceKind
+    from services.monitor import Monitor
+
+    store = None
+    if settings.use_cache and source.kind is SourceKind.YAHOO:
+        store = await asyncio.to_thread(BarStore.in_dir, settings.cache_dir)
+    try:
+        monitor = Monitor(
+            source,
+            symbols=settings.symbols,
+            rules=settings.breakout,
+            store=store,
+            as_of=replay_as_of(source),
+        )
+        await monitor.load_history()
+        await monitor.refresh_quotes()
+        await monitor.compute()
+        return monitor.snapshot()
+    finally:
+        await source.aclose()
+        if store is not None:
+            store.close()
+
+
+def run_status(inv: Invocation) -> int:
+    source = open_source(inv)
+    snapshot = asyncio.run(collect_snapshot(inv.settings, source))
+    if inv.args.json:
+        print(json.dumps(snapshot.as_json(), indent=2))
+    else:
+        from tui.status_text import render_status
+
+        print(render_status(snapshot))
+    return 0 if snapshot.has_any_data() else 1
+
+
+def run_app(inv: Invocation) -> int:
+    source = open_source(inv)
+    from tui.app import BreakoutMonitorApp
+
+    app = BreakoutMonitorApp(inv.settings, source, as_of=replay_as_of(source))
+    app.run()
+    return app.return_code or 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        inv = parse(argv)
+        setup_logging(inv.settings.log_dir, inv.settings.log_level)
+        if inv.command == "status":
+            return run_status(inv)
+        return run_app(inv)
+    except (UsageError, ConfigError) as exc:
+        print(f"{APP_NAME}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
