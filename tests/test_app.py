@@ -1,0 +1,136 @@
+"""The app under Pilot: what is on screen, and what every key does."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from fakes.scripted_source import ScriptedSource, daily_series
+from textual.command import CommandPalette
+from uitools import screen_text, settings_for, wait_for
+
+from services.models import ErrorKind
+from tui.app import BreakoutMonitorApp
+from tui.screens.help import HelpScreen
+
+NOW = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
+
+
+def scripted(poll: float | None = None) -> ScriptedSource:
+    return ScriptedSource(
+        {
+            "IWM": daily_series("IWM", [230.0 + i * 0.1 for i in range(260)], date(2026, 11, 23)),
+            "SPY": daily_series("SPY", [600.0 + i * 0.2 for i in range(260)], date(2026, 11, 23)),
+            "^RUT": daily_series("^RUT", [2400.0] * 257 + [2566.0, 2570.0, 2575.0], date(2026, 11, 23)),
+            "^GSPC": daily_series("^GSPC", [6000.0 + i for i in range(260)], date(2026, 11, 23)),
+            "^TNX": daily_series("^TNX", [4.0 + i * 0.001 for i in range(260)], date(2026, 11, 23)),
+            "^VIX": daily_series("^VIX", [18.0] * 260, date(2026, 11, 23)),
+        },
+        poll=poll,
+        now=NOW,
+    )
+
+
+def make_app(tmp_path: Path, source: ScriptedSource) -> BreakoutMonitorApp:
+    return BreakoutMonitorApp(settings_for(tmp_path), source, clock=lambda: NOW)
+
+
+def ready(app: BreakoutMonitorApp) -> bool:
+    snap = app.main.snapshot
+    return snap is not None and all(s.indicators is not None for s in list(snap.symbols.values())[:2])
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_dashboard_shows_quotes_indicators_breakout_and_status(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    app = make_app(tmp_path, scripted())
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: ready(app))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "IWM" in text and "SPY" in text
+        assert "255.90" in text and "651.80" in text  # last prices of the scripted series
+        for sym in ("^RUT", "^GSPC", "^TNX", "^VIX"):
+            assert sym in text
+        assert "4.26 %" in text  # ^TNX is a yield, in percent
+        assert "RSI 14" in text and "SMA 200" in text and "MACD" in text
+        assert "Breakout" in text and "CONFIRMED" in text and "2,600" in text
+        assert "scripted" in text and "REG" in text  # status bar: source and session
+        assert "Dashboard" in text and "Quit" in text  # the footer
+        lines = text.splitlines()
+        assert len(lines) == size[1] and all(len(line) <= size[0] for line in lines)
+
+
+async def test_help_lists_every_key_and_closes(tmp_path: Path) -> None:
+    app = make_app(tmp_path, scripted())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: ready(app))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+        lines = app.screen.query_one("#help-text").render().plain.splitlines()  # type: ignore[attr-defined]
+        for key, words in (
+            ("1", "Dashboard"),
+            ("?", "help"),
+            ("r", "Refresh now"),
+            ("p", "Pause"),
+            ("q", "Quit"),
+        ):
+            assert any(line.split()[:1] == [key] and words in line for line in lines if line.strip()), key
+        assert any(
+            line.split()[:1] == ["ctrl+p"] and "Command palette" in line for line in lines if line.strip()
+        )
+        assert "Refresh now" in screen_text(app)  # and it is really on screen
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+
+
+async def test_refresh_pause_and_resume_keys(tmp_path: Path) -> None:
+    src = scripted()
+    app = make_app(tmp_path, src)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: ready(app))
+        calls = len(src.quote_calls)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(src.quote_calls) > calls)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "PAUSED" in screen_text(app))
+        assert "Resume" in screen_text(app) and app.main.paused
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "PAUSED" not in screen_text(app))
+        assert "Pause" in screen_text(app) and not app.main.paused
+
+
+async def test_palette_dashboard_and_quit_keys(tmp_path: Path) -> None:
+    app = make_app(tmp_path, scripted())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: ready(app))
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.main.query_one("#views").current == "dashboard"  # type: ignore[attr-defined]
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_a_source_error_shows_as_stale_not_as_a_crash(tmp_path: Path) -> None:
+    src = scripted(poll=0.05)
+    app = BreakoutMonitorApp(settings_for(tmp_path), src)  # the real clock: the poll must come due
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: ready(app))
+        src.prices["IWM"] = 300.0
+        src.quote_errors["IWM"] = ErrorKind.RATE_LIMITED
+        await wait_for(pilot, lambda: "stale" in screen_text(app))
+        text = screen_text(app)
+        assert "255.90" in text and "300.00" not in text  # the last good price stays
+        assert "scripted rate_limited" in text  # what went wrong, in the card and the status bar
+        assert "retry" in text
+        del src.quote_errors["IWM"]
+        await wait_for(pilot, lambda: "300.00" in screen_text(app), limit=15)
+        assert "stale" not in screen_text(app)

@@ -1,0 +1,1 @@
+"""Screens and views of the app."""

@@ -1,0 +1,137 @@
+"""A quote card: last, change, day range, volume, time, session badge, sparkline, staleness."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+
+from services import formatting as fmt
+from services.models import MarketSession
+from services.snapshot import SymbolSnapshot
+from widgets.sparkline import TextSparkline
+from widgets.text_line import TextLine
+
+BADGE_STYLE = {
+    MarketSession.REGULAR: "bold $text on $success",
+    MarketSession.PRE: "bold $text on $warning",
+    MarketSession.POST: "bold $text on $warning",
+    MarketSession.CLOSED: "bold $text on $panel",
+}
+
+
+def change_style(points: float | None) -> str:
+    if points is None or points == 0:
+        return ""
+    return "$success" if points > 0 else "$error"
+
+
+def staleness(s: SymbolSnapshot, now: datetime) -> Content:
+    """ "stale · 3 min old · <why>" in the warning colour; empty when the values are fresh."""
+    if s.quote is None and not s.daily:
+        why = s.error.message if s.error else "waiting for data"
+        return Content.assemble((why, "$error" if s.error else "$text-muted"))
+    if not s.stale:
+        return Content("")
+    parts = ["stale"]
+    if s.updated_at is not None:
+        parts.append(f"{fmt.age((now - s.updated_at).total_seconds())} old")
+    if s.error is not None:
+        parts.append(s.error.message)
+    elif s.stale:
+        parts.append("from cache, refreshing")
+    return Content.assemble((" · ".join(parts), "$warning"))
+
+
+class QuoteCard(Vertical):
+    """The full card of one of the thesis ETFs (IWM, SPY)."""
+
+    DEFAULT_CSS = """
+    QuoteCard {
+        height: auto;
+        border: round $primary;
+        padding: 0 1;
+    }
+    QuoteCard > #top { height: 1; }
+    QuoteCard > TextSparkline { height: 2; margin-top: 1; color: $accent; }
+    QuoteCard > #note { display: none; }
+    QuoteCard.-noted > #note { display: block; }
+    QuoteCard.-stale { border: round $warning; }
+    """
+
+    def __init__(self, symbol: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.symbol = symbol
+        name = fmt.display_name(symbol)
+        self.border_title = f"{symbol} · {name}" if name else symbol
+        self._last: SymbolSnapshot | None = None
+        self._now: datetime | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield TextLine(Content.assemble(("waiting for data", "$text-muted")), id="price")
+            yield TextLine("", id="badge", classes="-auto")
+        yield TextLine("", id="detail")
+        yield TextSparkline()
+        yield TextLine("", id="note")
+
+    def show(self, s: SymbolSnapshot, now: datetime) -> None:
+        self._last = s
+        self._now = now
+        self._paint_lines()
+        spark = self.query_one(TextSparkline)
+        spark.set_values(s.sparkline())
+        q = s.quote
+        intraday = q is not None and q.session.is_open and s.intraday is not None and len(s.intraday) >= 2
+        self.border_subtitle = (
+            "today" if intraday else (f"last {min(len(s.daily), 60)} sessions" if s.daily else "")
+        )
+        self.show_age(now)
+
+    def on_resize(self) -> None:
+        self._paint_lines()
+
+    def _paint_lines(self) -> None:
+        """Price and detail lines, worded for the card's current width."""
+        s = self._last
+        if s is None or s.quote is None:
+            return
+        q, sym, now = s.quote, s.symbol, self._now
+        wide = (self.content_region.width or self.size.width) >= 52
+        when = fmt.clock_et(q.time, now)
+        price_parts: list[tuple[str, str] | str] = [
+            (fmt.price(sym, q.last), "bold"),
+            "   " if wide else "  ",
+            (fmt.change(sym, q.change, q.change_pct), change_style(q.change)),
+        ]
+        if wide:
+            price_parts += ["   ", (when, "$text-muted")]
+        self.query_one("#price", TextLine).show(Content.assemble(*price_parts))
+        self.query_one("#badge", TextLine).show(
+            Content.assemble((f" {q.session.value} ", BADGE_STYLE[q.session]))
+        )
+        gap = "  " if wide else " "
+        detail: list[tuple[str, str] | str] = [
+            ("H ", "$text-muted"),
+            fmt.price(sym, q.day_high),
+            (f"{gap}L ", "$text-muted"),
+            fmt.price(sym, q.day_low),
+        ]
+        if wide:
+            detail += [(f"{gap}prev ", "$text-muted"), fmt.price(sym, q.prev_close)]
+        detail += [(f"{gap}vol ", "$text-muted"), fmt.volume(q.volume)]
+        if not wide:
+            detail += [(f"{gap}{when.removesuffix(' ET')}", "$text-muted")]
+        self.query_one("#detail", TextLine).show(Content.assemble(*detail))
+
+    def show_age(self, now: datetime) -> None:
+        """Refresh the staleness line (called once a minute while anything is stale)."""
+        s = self._last
+        if s is None:
+            return
+        note = staleness(s, now)
+        self.query_one("#note", TextLine).show(note)
+        self.set_class(bool(note.plain), "-noted")
+        self.set_class(s.stale, "-stale")

@@ -1,0 +1,79 @@
+"""A single-colour text sparkline: a few hundred bytes per repaint where the built-in Sparkline, with a
+colour per cell, costs tens of kilobytes per second on a live screen."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from textual.content import Content
+from textual.widget import Widget
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def resample(values: Sequence[float], width: int) -> list[float]:
+    """Fit `values` into `width` columns: the last `width` points when there are enough, else stretched
+    so that a short series still spans the line."""
+    if width <= 0 or not values:
+        return []
+    if len(values) >= width:
+        # Bucket by averaging so a long series keeps its shape instead of aliasing.
+        step = len(values) / width
+        out = []
+        for i in range(width):
+            chunk = values[int(i * step) : max(int(i * step) + 1, int((i + 1) * step))]
+            out.append(sum(chunk) / len(chunk))
+        return out
+    return [values[min(len(values) - 1, int(i * len(values) / width))] for i in range(width)]
+
+
+def draw(values: Sequence[float], width: int, height: int = 1) -> list[str]:
+    """Rows of block characters, top row first; blank when there are fewer than two points."""
+    pts = [v for v in values if math.isfinite(v)]
+    if len(pts) < 2 or width <= 0 or height <= 0:
+        return [" " * max(0, width)] * max(0, height)
+    cols = resample(pts, width)
+    lo, hi = min(cols), max(cols)
+    span = hi - lo
+    levels = height * 8
+    rows = [[" "] * len(cols) for _ in range(height)]
+    for x, v in enumerate(cols):
+        # At least one eighth so a flat stretch still shows as a line, not as nothing.
+        level = max(1, round((v - lo) / span * levels)) if span > 0 else levels // 2 or 1
+        for r in range(height):
+            fill = level - (height - 1 - r) * 8
+            rows[r][x] = BLOCKS[max(0, min(8, fill))]
+    return ["".join(r) for r in rows]
+
+
+class TextSparkline(Widget):
+    """Draws the values it was last given across its full width; repaints only on new values or resize."""
+
+    DEFAULT_CSS = """
+    TextSparkline {
+        height: 1;
+        width: 1fr;
+        color: $accent;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._values: tuple[float, ...] = ()
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        return self._values
+
+    def set_values(self, values: Sequence[float]) -> bool:
+        new = tuple(values)
+        if new == self._values:
+            return False
+        self._values = new
+        self.refresh()
+        return True
+
+    def render(self) -> Content:
+        rows = draw(self._values, self.size.width, self.size.height)
+        return Content("\n".join(rows))

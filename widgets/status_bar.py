@@ -1,0 +1,74 @@
+"""The status bar: source, market session, last update, next refresh, and what is wrong."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widget import Widget
+
+from services import formatting as fmt
+from services.snapshot import FeedStatus
+
+FAST_CADENCE_S = 60.0
+"""Below this, the bar says "every N s" instead of clock times that would change at every tick."""
+
+
+def status_content(st: FeedStatus | None) -> Content:
+    if st is None:
+        return Content.assemble(("starting...", "$text-muted"))
+    parts: list[tuple[str, str] | str] = [(st.source_label, "bold")]
+    if st.session is not None:
+        parts += ["  ", (st.session.value, "bold")]
+    if st.paused:
+        parts += ["  ", (" PAUSED ", "bold $text on $warning"), (" p resumes", "$text-muted")]
+    cadence = None
+    if st.next_refresh is not None and st.last_update is not None and not st.retrying:
+        cadence = (st.next_refresh - st.last_update).total_seconds()
+    if cadence is not None and 0 < cadence < FAST_CADENCE_S and not st.paused:
+        parts += ["  ", (f"live, every {cadence:.0f} s", "$text-muted")]
+    else:
+        if st.last_update is not None:
+            parts += ["  ", ("updated ", "$text-muted"), fmt.clock_local(st.last_update)]
+        if st.next_refresh is not None and not st.paused:
+            label = "retry " if st.retrying else "next "
+            parts += [
+                "  ",
+                (label, "$warning" if st.retrying else "$text-muted"),
+                fmt.clock_local(st.next_refresh),
+            ]
+        elif st.next_refresh is None and not st.paused and st.last_update is not None:
+            parts += ["  ", ("at rest: nothing scheduled", "$text-muted")]
+    if st.requests_per_minute:
+        parts += ["  ", (f"{st.requests_per_minute} req/min", "$text-muted")]
+    if st.notice:
+        parts += ["  ", (st.notice, "$warning")]
+    if st.error:
+        parts += ["  ", (st.error, "$error")]
+    return Content.assemble(*parts)
+
+
+class StatusBar(Widget):
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._content = status_content(None)
+
+    @property
+    def text(self) -> str:
+        return self._content.plain
+
+    def show(self, st: FeedStatus) -> None:
+        content = status_content(st)
+        if content.plain == self._content.plain and content.spans == self._content.spans:
+            return
+        self._content = content
+        self.refresh()
+
+    def render(self) -> Content:
+        return self._content
