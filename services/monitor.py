@@ -14,10 +14,11 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 from services import indicators as ind
 from services.breakout import ETF_PROXY, BreakoutAssessment, BreakoutRules, assess, proxy_ratio
-from services.cache import BarStore
+from services.cache import BarStore, CachedQuote
 from services.market_hours import NEW_YORK
 from services.models import (
     Bar,
@@ -36,6 +37,9 @@ from services.sources.base import MarketDataSource
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+ReadoutKey = tuple[tuple[int, int, float], bool]
+"""What indicators were computed from: the daily series' revision and whether its last bar was live."""
 
 OVERLAP_RTOL = 1e-5
 """Relative difference above which a refetched old bar counts as re-adjusted (split, dividend)."""
@@ -82,7 +86,7 @@ class _SymbolState:
     from_cache: bool = False
     error: SymbolError | None = None
     readout: ind.IndicatorReadout | None = None
-    readout_key: tuple[object, ...] | None = None
+    readout_key: ReadoutKey | None = None
 
 
 def _bars_agree(old: BarSeries, fresh: BarSeries) -> bool:
@@ -171,7 +175,7 @@ class Monitor:
     def _active(self) -> list[str]:
         return [s for s in self.fetch_symbols if s not in self.unknown]
 
-    async def _store_call(self, fn: Callable[..., object], *args: object) -> object:
+    async def _store_call(self, fn: Callable[..., T], *args: object) -> T | None:
         """Run a cache call in a thread; a cache failure is logged, never fatal (the data is on screen)."""
         if self.store is None:
             return None
@@ -199,7 +203,7 @@ class Monitor:
         if store is None:
             return False
 
-        def load() -> tuple[dict[str, object], dict[str, BarSeries], dict[str, BarSeries]]:
+        def load() -> tuple[dict[str, CachedQuote], dict[str, BarSeries], dict[str, BarSeries]]:
             quotes = dict(store.load_quotes(self.fetch_symbols))
             daily = {s: store.load_tail(s, Interval.DAILY, SPARKLINE_POINTS + 1) for s in self.fetch_symbols}
             since = int((self.clock() - INTRADAY_KEEP).timestamp())
@@ -209,7 +213,7 @@ class Monitor:
         loaded = await self._store_call(load)
         if loaded is None:
             return False
-        quotes, daily, intraday = loaded  # type: ignore[misc]
+        quotes, daily, intraday = loaded
         found = False
         for sym, st in self._state.items():
             cached = quotes.get(sym)
@@ -235,7 +239,7 @@ class Monitor:
         if self.store is not None:
             store = self.store
             loaded = await self._store_call(lambda: {s: store.load_bars(s, Interval.DAILY) for s in symbols})
-            cached = loaded if isinstance(loaded, dict) else {}
+            cached = loaded or {}
         since: dict[str, date | None] = {
             s: (ts_day(cached[s].ts[-1]) if cached.get(s) else None) for s in symbols
         }
@@ -361,10 +365,10 @@ class Monitor:
 
     async def compute(self) -> None:
         """Recompute indicators where the daily series changed (TA-Lib, in a thread)."""
-        todo: list[tuple[_SymbolState, BarSeries, bool, tuple[object, ...]]] = []
+        todo: list[tuple[_SymbolState, BarSeries, bool, ReadoutKey]] = []
         for st in self._state.values():
             provisional = self._provisional(st)
-            key = (st.daily.revision, provisional)
+            key: ReadoutKey = (st.daily.revision, provisional)
             if key != st.readout_key:
                 todo.append((st, st.daily, provisional, key))
         if not todo:

@@ -163,9 +163,12 @@ def open_source(inv: Invocation) -> MarketDataSource:
         from services.sources.replay import ReplaySource
 
         try:
-            return ReplaySource.open(args.replay, as_of=args.as_of, speed=args.speed or 0.0)
+            replay: MarketDataSource = ReplaySource.open(
+                args.replay, as_of=args.as_of, speed=args.speed or 0.0
+            )
         except (CsvError, ValueError) as exc:
             raise UsageError(str(exc)) from None
+        return replay
     from services.sources.yahoo import YahooSource
 
     return YahooSource(
