@@ -305,8 +305,8 @@ class HistoryResult:
     bars: dict[str, BarSeries]
     errors: dict[str, SymbolError]
     adjusted: frozenset[str] = frozenset()
-    """Symbols whose older bars were re-adjusted by a split or dividend inside the returned range: a
-    cache holding older bars of these symbols must refetch them in full."""
+    """Symbols with a split or dividend dated after the `since` they were asked from: their older bars
+    were re-adjusted, so a cache holding them must refetch the symbol in full."""
 
 
 @dataclass(frozen=True, slots=True)
