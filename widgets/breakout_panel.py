@@ -24,6 +24,7 @@ STATE_MEANING = {
     BreakoutState.FAILED: ("bull trap: fell back below", "bull trap"),
 }
 WIDE = 40
+BreakoutData = tuple[BreakoutAssessment | None, str | None, tuple[str, float] | None]
 
 
 def breakout_content(
@@ -121,27 +122,33 @@ class BreakoutPanel(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Breakout"
-        self._data: tuple[BreakoutAssessment | None, str | None, tuple[str, float] | None] = (
-            None,
-            None,
-            None,
-        )
+        self._data: BreakoutData = (None, None, None)
+        self._content = breakout_content(None, None, None, 0)
+
+    def _update(self) -> None:
+        """Repaint only when the text changes: the live price moves every tick, the text less often."""
+        b, note, proxy = self._data
+        region = self.content_region
+        content = breakout_content(b, note, proxy, region.width or self.size.width, region.height)
+        if content.plain != self._content.plain or content.spans != self._content.spans:
+            self._content = content
+            # Only an auto-height panel changes the layout when its text grows or shrinks.
+            height = self.styles.height
+            self.refresh(layout=height is None or height.is_auto)
 
     def show(self, snap: Snapshot) -> None:
         b = snap.breakout
         if b is not None:
             self.border_title = f"Breakout · {b.rules.symbol} vs {b.rules.level:,.0f}"
-        data = (b, snap.breakout_note, snap.proxy)
-        if data == self._data:
-            return
-        self._data = data
-        self.refresh(layout=True)
+        self._data = (b, snap.breakout_note, snap.proxy)
+        self._update()
+
+    def on_resize(self) -> None:
+        self._update()
 
     @property
     def text(self) -> str:
-        return self.render().plain
+        return self._content.plain
 
     def render(self) -> Content:
-        b, note, proxy = self._data
-        region = self.content_region
-        return breakout_content(b, note, proxy, region.width or self.size.width, region.height)
+        return self._content

@@ -93,7 +93,8 @@ def table_content(snaps: Sequence[SymbolSnapshot], width: int) -> Content:
 
 
 class IndicatorTable(Widget):
-    """Repaints only when an indicator value (or the widget's size) changes."""
+    """Repaints only when the text it shows changes (live values move every tick, the two decimals
+    shown much less often), or when its size does."""
 
     DEFAULT_CSS = """
     IndicatorTable {
@@ -108,18 +109,32 @@ class IndicatorTable(Widget):
         self.symbols = list(symbols)
         self.border_title = "Indicators, daily"
         self._snaps: dict[str, SymbolSnapshot] = {}
-        self._key: object = None
+        self._content = self._compose_content()
 
-    def show(self, snaps: Sequence[SymbolSnapshot]) -> None:
-        key = tuple((s.indicators, s.indicators is None and bool(s.daily), s.error) for s in snaps)
-        if key == self._key:
-            return
-        self._key = key
-        self._snaps = {s.symbol: s for s in snaps}
-        self.refresh(layout=True)
-
-    def render(self) -> Content:
+    def _compose_content(self) -> Content:
         snaps = [self._snaps[s] for s in self.symbols if s in self._snaps]
         if not snaps:
             return Content.assemble(("waiting for data", "$text-muted"))
         return table_content(snaps, self.content_region.width or self.size.width)
+
+    def _update(self) -> None:
+        content = self._compose_content()
+        if content.plain != self._content.plain or content.spans != self._content.spans:
+            self._content = content
+            # Only an auto-height panel changes the layout when its text grows or shrinks.
+            height = self.styles.height
+            self.refresh(layout=height is None or height.is_auto)
+
+    def show(self, snaps: Sequence[SymbolSnapshot]) -> None:
+        self._snaps = {s.symbol: s for s in snaps}
+        self._update()
+
+    def on_resize(self) -> None:
+        self._update()
+
+    @property
+    def text(self) -> str:
+        return self._content.plain
+
+    def render(self) -> Content:
+        return self._content
