@@ -107,6 +107,16 @@ def _bars_agree(old: BarSeries, fresh: BarSeries) -> bool:
     return True
 
 
+def latest_day(path: BarSeries) -> BarSeries:
+    """The bars of the path's last New York day: before the open Yahoo's one-day range also holds the
+    previous session, which is not today's path."""
+    if not path:
+        return path
+    day = datetime.fromtimestamp(path.ts[-1], UTC).astimezone(NEW_YORK).date()
+    start = datetime.combine(day, datetime.min.time(), NEW_YORK)
+    return path.since(int(start.timestamp()))
+
+
 def reconcile_quote(q: Quote, daily: BarSeries) -> Quote:
     """Make a quote agree with the daily history it sits on.
 
@@ -225,9 +235,8 @@ class Monitor:
             if daily[sym]:
                 st.daily = daily[sym]
                 found = True
-            path = intraday[sym]
-            if path and st.quote is not None:
-                st.intraday = path.since(day_ts(st.quote.trading_day)) or None
+            path = latest_day(intraday[sym])
+            st.intraday = path or None
         return found
 
     # ------------------------------------------------------------------ history
@@ -307,7 +316,7 @@ class Monitor:
             q = reconcile_quote(q, st.daily)
             st.quote, st.quote_at, st.from_cache, st.error = q, now, False, None
             path = result.intraday.get(sym)
-            st.intraday = path if path else None
+            st.intraday = latest_day(path) if path else None
             self._merge_session_bar(st, q)
         self._record_errors(result.errors)
         if self.store is not None and result.quotes:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from services.breakout import BreakoutAssessment
 from services.indicators import IndicatorReadout
+from services.market_hours import AFTER_HOURS_LENGTH, NEW_YORK
 from services.models import BarSeries, MarketSession, Quote, SourceKind, SymbolError
 
 SPARKLINE_POINTS = 60
@@ -33,12 +35,28 @@ class SymbolSnapshot:
     """When the shown quote was fetched (UTC)."""
     error: SymbolError | None
 
-    def sparkline(self, points: int = SPARKLINE_POINTS) -> list[float]:
-        """Today's intraday path while the market is open and we have one, else the last daily closes."""
+    @property
+    def shows_intraday(self) -> bool:
         q = self.quote
-        if q is not None and q.session.is_open and self.intraday is not None and len(self.intraday) >= 2:
-            return list(self.intraday.close)
-        return list(self.daily.close[-points:])
+        return q is not None and q.session.is_open and self.intraday is not None and len(self.intraday) >= 2
+
+    def sparkline(self, points: int = SPARKLINE_POINTS) -> tuple[list[float], int | None]:
+        """What the sparkline draws: (values, capacity).
+
+        While the market is open, today's intraday path placed on the day's timeline (capacity: how many
+        bars the day holds, from its first bar to the close, or to the end of after-hours once past the
+        close), so the empty right-hand part is the day still to come. Otherwise the last daily closes
+        stretched over the width (capacity None).
+        """
+        path = self.intraday
+        if self.shows_intraday and path is not None:
+            step = min(b - a for a, b in itertools.pairwise(path.ts)) or 60
+            first = datetime.fromtimestamp(path.ts[0], UTC).astimezone(NEW_YORK)
+            close = first.replace(hour=16, minute=0, second=0, microsecond=0)
+            end = close if path.ts[-1] < close.timestamp() else close + AFTER_HOURS_LENGTH
+            capacity = max(len(path), int((end.timestamp() - path.ts[0]) // step))
+            return list(path.close), capacity
+        return list(self.daily.close[-points:]), None
 
     def as_json(self) -> dict[str, Any]:
         q = self.quote

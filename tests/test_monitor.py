@@ -134,3 +134,16 @@ def test_reconcile_quote_before_the_open_uses_the_completed_bar() -> None:
     # ...but not when the history stops too long before (a gap would give a wrong change).
     stale_history = daily_series("IWM", [100.0, 101.0], date(2026, 11, 2))
     assert reconcile_quote(live, stale_history).prev_close == 99.0
+
+
+def test_latest_day_keeps_only_the_last_new_york_day_of_a_path() -> None:
+    from services.models import Bar, BarSeries, Interval
+
+    def at(day: int, hh: int, mm: int) -> int:  # New York time in November (UTC-5)
+        return int(datetime(2026, 11, day, hh + 5, mm, tzinfo=UTC).timestamp())
+
+    bars = [Bar(at(23, 15, 55), 1, 1, 1, 1), Bar(at(24, 4, 0), 2, 2, 2, 2), Bar(at(24, 4, 5), 3, 3, 3, 3)]
+    from services.monitor import latest_day
+
+    path = latest_day(BarSeries.from_bars("IWM", Interval.MINUTE_5, bars))
+    assert list(path.close) == [2.0, 3.0]

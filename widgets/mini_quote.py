@@ -40,7 +40,7 @@ class MiniQuote(Vertical):
         head = self.query_one("#head", TextLine)
         if q is not None:
             head.show(Content.assemble((s.symbol, "bold"), "  ", (fmt.price(s.symbol, q.last), "bold")))
-        self.query_one(TextSparkline).set_values(s.sparkline())
+        self.query_one(TextSparkline).set_values(*s.sparkline())
         self.show_age(now)
 
     def show_age(self, now: datetime) -> None:

@@ -82,7 +82,7 @@ class QuoteCard(Vertical):
         self._now = now
         self._paint_lines()
         spark = self.query_one(TextSparkline)
-        spark.set_values(s.sparkline())
+        spark.set_values(*s.sparkline())
         q = s.quote
         intraday = q is not None and q.session.is_open and s.intraday is not None and len(s.intraday) >= 2
         self.border_subtitle = (

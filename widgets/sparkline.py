@@ -28,23 +28,40 @@ def resample(values: Sequence[float], width: int) -> list[float]:
     return [values[min(len(values) - 1, int(i * len(values) / width))] for i in range(width)]
 
 
-def draw(values: Sequence[float], width: int, height: int = 1) -> list[str]:
-    """Rows of block characters, top row first; blank when there are fewer than two points."""
+def place(values: Sequence[float], width: int, capacity: int) -> list[float]:
+    """Put `values` on a timeline of `capacity` slots across `width` columns (several values in one
+    column are averaged); the columns after the last value stay empty."""
+    buckets: list[list[float]] = [[] for _ in range(width)]
+    for i, v in enumerate(values):
+        buckets[min(width - 1, i * width // max(capacity, 1))].append(v)
+    last = max((x for x, b in enumerate(buckets) if b), default=-1)
+    out: list[float] = []
+    for x in range(last + 1):
+        out.append(sum(buckets[x]) / len(buckets[x]) if buckets[x] else out[-1])
+    return out
+
+
+def draw(values: Sequence[float], width: int, height: int = 1, capacity: int | None = None) -> list[str]:
+    """Rows of block characters, top row first; blank when there are fewer than two points.
+
+    With `capacity`, the values sit on a timeline of that many slots (an intraday path part-way
+    through the day); without, they are stretched or averaged to fill the width.
+    """
     pts = [v for v in values if math.isfinite(v)]
     if len(pts) < 2 or width <= 0 or height <= 0:
         return [" " * max(0, width)] * max(0, height)
-    cols = resample(pts, width)
+    cols = resample(pts, width) if capacity is None else place(pts, width, capacity)
     lo, hi = min(cols), max(cols)
     span = hi - lo
     levels = height * 8
-    rows = [[" "] * len(cols) for _ in range(height)]
+    rows = [[" "] * len(cols) for _ in range(height)]  # len(cols) <= width: a timeline may end early
     for x, v in enumerate(cols):
         # At least one eighth so a flat stretch still shows as a line, not as nothing.
         level = max(1, round((v - lo) / span * levels)) if span > 0 else levels // 2 or 1
         for r in range(height):
             fill = level - (height - 1 - r) * 8
             rows[r][x] = BLOCKS[max(0, min(8, fill))]
-    return ["".join(r) for r in rows]
+    return ["".join(r).ljust(width) for r in rows]
 
 
 class TextSparkline(Widget):
@@ -61,19 +78,21 @@ class TextSparkline(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._values: tuple[float, ...] = ()
+        self._capacity: int | None = None
 
     @property
     def values(self) -> tuple[float, ...]:
         return self._values
 
-    def set_values(self, values: Sequence[float]) -> bool:
+    def set_values(self, values: Sequence[float], capacity: int | None = None) -> bool:
+        """Draw `values` (on a timeline of `capacity` slots when given); False when nothing changed."""
         new = tuple(values)
-        if new == self._values:
+        if new == self._values and capacity == self._capacity:
             return False
-        self._values = new
+        self._values, self._capacity = new, capacity
         self.refresh()
         return True
 
     def render(self) -> Content:
-        rows = draw(self._values, self.size.width, self.size.height)
+        rows = draw(self._values, self.size.width, self.size.height, self._capacity)
         return Content("\n".join(rows))

@@ -8,7 +8,7 @@ from textual.widget import Widget
 from services import formatting as fmt
 from services.snapshot import FeedStatus
 
-FAST_CADENCE_S = 60.0
+FAST_CADENCE_S = 5.0
 """Below this, the bar says "every N s" instead of clock times that would change at every tick."""
 
 
