@@ -142,11 +142,18 @@ def _last_cross(daily: BarSeries, macd: Any, signal: Any) -> MacdCross | None:
 
 
 # ---------------------------------------------------------------------- words
+def rsi_shown(rsi: float, decimals: int = 0) -> str:
+    """RSI truncated, not rounded, so the number shown always agrees with its zone (49.97 is shown as
+    49, bearish, not as 50)."""
+    scale = 10**decimals
+    return f"{math.floor(rsi * scale) / scale:.{decimals}f}"
+
+
 def rsi_words(r: IndicatorReadout) -> str:
     """E.g. "RSI 63 bullish"; "RSI n/a" without 15 closes."""
     if r.rsi_14 is None or r.rsi_zone is None:
         return "RSI n/a"
-    return f"RSI {r.rsi_14:.0f} {r.rsi_zone.value}"
+    return f"RSI {rsi_shown(r.rsi_14)} {r.rsi_zone.value}"
 
 
 def sma_words(r: IndicatorReadout, period: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,7 @@ from fakes.scripted_source import ScriptedSource, daily_series
 from textual.command import CommandPalette
 from uitools import screen_text, settings_for, wait_for
 
+from services.market_hours import NEW_YORK
 from services.models import ErrorKind
 from tui.app import BreakoutMonitorApp
 from tui.screens.help import HelpScreen
@@ -134,3 +135,41 @@ async def test_a_source_error_shows_as_stale_not_as_a_crash(tmp_path: Path) -> N
         del src.quote_errors["IWM"]
         await wait_for(pilot, lambda: "300.00" in screen_text(app), limit=15)
         assert "stale" not in screen_text(app)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "state", "size"),
+    [("breakout", "CONFIRMED", (120, 40)), ("bulltrap", "FAILED", (80, 24)), ("range", "INSIDE", (120, 40))],
+)
+async def test_demo_dashboard_renders_iwm_spy_and_the_scenario_state(
+    tmp_path: Path, scenario: str, state: str, size: tuple[int, int]
+) -> None:
+    from services.sources.demo import DemoSource
+
+    day = date(2026, 11, 24)
+    source = DemoSource(scenario, today=day)
+    app = BreakoutMonitorApp(settings_for(tmp_path), source)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: ready(app))
+        await pilot.pause()
+        snap = app.main.snapshot
+        assert snap is not None
+        text = screen_text(app)
+        # An independent demo instance played to the same minute gives the prices on screen.
+        # (Played to the minute of the quote on screen, not the source's current minute: the next tick
+        # may already be under way.)
+        shown = snap.symbols["IWM"].quote
+        assert shown is not None
+        opening = datetime.combine(shown.trading_day, time(9, 30), NEW_YORK)
+        minute = int((shown.time - opening).total_seconds() // 60)
+        twin = DemoSource(scenario, today=day)
+        twin.advance(minute - 1)
+        expected = await twin.quotes(["IWM", "SPY"])
+        for sym in ("IWM", "SPY"):
+            q = snap.symbols[sym].quote
+            assert (
+                q is not None and q.last == expected.quotes[sym].last and q.time == expected.quotes[sym].time
+            )
+            assert sym in text and f"{q.last:,.2f}" in text
+        assert state in text and f"demo: {scenario}" in text and "REG" in text
+        assert "RSI 14" in text and "MACD" in text

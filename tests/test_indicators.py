@@ -97,6 +97,9 @@ def test_a_nan_bar_never_reaches_talib() -> None:
         (72.0, "RSI 72 overbought"),
         (45.0, "RSI 45 bearish"),
         (25.0, "RSI 25 oversold"),
+        (49.97, "RSI 49 bearish"),  # truncated: the number shown agrees with the zone
+        (69.99, "RSI 69 bullish"),
+        (70.0, "RSI 70 overbought"),
     ],
 )
 def test_rsi_words(rsi: float, words: str) -> None:

@@ -48,17 +48,18 @@ def breakout_content(
         since = f"since {b.state_since.isoformat()}"
         if wide:
             since += f", {b.sessions_in_state} session{'s' if b.sessions_in_state != 1 else ''}"
-        if b.state in (BreakoutState.BREAKOUT, BreakoutState.CONFIRMED):
-            since += f"; {b.closes_above} close{'s' if b.closes_above != 1 else ''} above"
-            if b.state is BreakoutState.BREAKOUT:
-                since += f" (confirms at {r.confirm_closes})"
         lines.append(Content.assemble((since, "$text-muted")))
-    if b.provisional_state is not None and b.live_price is not None:
+    if b.state in (BreakoutState.BREAKOUT, BreakoutState.CONFIRMED):
+        above = f"{b.closes_above} close{'s' if b.closes_above != 1 else ''} at/above the level"
+        if b.state is BreakoutState.BREAKOUT:
+            above += f", confirms at {r.confirm_closes}"
+        lines.append(Content.assemble((above, "$text-muted")))
+    if b.provisional_state is not None and b.provisional_state is not b.state:
         lines.append(
             Content.assemble(
                 ("intraday ", "$text-muted"),
                 (f" {b.provisional_state.value.upper()} ", STATE_STYLE[b.provisional_state]),
-                (" not confirmed" if wide else "", "$text-muted"),
+                (" until the close" if wide else "", "$text-muted"),
             )
         )
     ref, pts, pct = b.reference_price, b.distance_points, b.distance_pct

@@ -40,7 +40,11 @@ def cells(s: SymbolSnapshot, width: int) -> list[Cell]:
         return [(msg[:width], "$text-muted")] + [("", "")] * 5
     long = width >= 26
     zone = r.rsi_zone
-    rsi = (fmt.NA, "$text-muted") if zone is None else (f"{r.rsi_14:.1f} {zone.value}", ZONE_STYLE[zone])
+    rsi = (
+        (fmt.NA, "$text-muted")
+        if zone is None or r.rsi_14 is None
+        else (f"{ind.rsi_shown(r.rsi_14, 1)} {zone.value}", ZONE_STYLE[zone])
+    )
     rows: list[Cell] = [rsi]
     for sma in (r.sma_50, r.sma_200):
         pct = r.distance_pct(sma)
