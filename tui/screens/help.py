@@ -13,10 +13,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 EXPLANATIONS = {
-    "view.dashboard": "Dashboard: quotes, sparklines, indicators and the breakout panel.",
+    "view.dashboard": "Dashboard: quotes, indicators and the breakout panel.",
     "app.help": "This help.",
-    "feed.refresh": "Refresh now: fetch quotes (and history when due), even while paused.",
-    "feed.pause": "Pause polling the data source; the screen keeps the last values.",
+    "feed.refresh": "Refresh now, even while paused (the history too, when due).",
+    "feed.pause": "Pause polling; the screen keeps the last values.",
     "feed.resume": "Resume polling, with an immediate refresh.",
     "app.quit": "Quit (the cache keeps everything fetched).",
     "command_palette": "Command palette: search every action by name.",
