@@ -109,6 +109,9 @@ class Bar:
         return all(math.isfinite(x) and x > 0 for x in (self.open, self.high, self.low, self.close))
 
 
+_COLUMNS = ("ts", "open", "high", "low", "close", "volume", "adj_close")
+
+
 class BarSeries:
     """Bars of one symbol and interval: oldest first, unique timestamps, valid prices only.
 
@@ -247,11 +250,12 @@ class BarSeries:
             return self
         if not self:
             return newer
-        if newer.ts[0] > self.ts[-1]:  # the common case: a pure append, no re-sort
-            out = self._slice(0, len(self))
-            for col in BarSeries.__slots__:
-                if col in ("symbol", "interval"):
-                    continue
+        cut = bisect_left(self.ts, newer.ts[0])
+        if set(self.ts[cut:]) <= set(newer.ts):
+            # The common cases, with no re-sort: an append, or today's live bar (or the tail of a
+            # refetch) replacing the newest bars.
+            out = self._slice(0, cut)
+            for col in _COLUMNS:
                 getattr(out, col).extend(getattr(newer, col))
             return out
         return BarSeries.from_bars(self.symbol, self.interval, [*self, *newer])

@@ -17,7 +17,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 from services import indicators as ind
-from services.breakout import ETF_PROXY, BreakoutAssessment, BreakoutRules, assess, proxy_ratio
+from services.breakout import (
+    ETF_PROXY,
+    BreakoutAssessment,
+    BreakoutMachine,
+    BreakoutRules,
+    assess,
+    proxy_ratio,
+)
 from services.cache import BarStore, CachedQuote
 from services.market_hours import NEW_YORK
 from services.models import (
@@ -178,6 +185,7 @@ class Monitor:
         self.last_history_fetch: datetime | None = None
         self.last_success: datetime | None = None
         self.history_ok = False
+        self._breakout_cache: tuple[tuple[int, int], BreakoutAssessment] | None = None
         self.feed_error: str | None = None
         """A failure of the whole refresh (not of one symbol), set by the refresh loop."""
 
@@ -391,10 +399,19 @@ class Monitor:
             st.readout, st.readout_key = readout, key
 
     def assess_breakout(self) -> tuple[BreakoutAssessment, str | None]:
+        """The breakout state. The recorded part only changes with the closes, so it is cached on them;
+        each tick only asks what the live price would make of it."""
         st = self._state[self.rules.symbol]
         provisional = self._provisional(st)
-        live = st.quote.last if st.quote is not None else None
-        assessment = assess(st.daily, self.rules, live, provisional)
+        n = len(st.daily) - (1 if provisional else 0)
+        key = (n, hash(st.daily.close[:n].tobytes()))
+        if self._breakout_cache is None or self._breakout_cache[0] != key:
+            self._breakout_cache = (key, assess(st.daily, self.rules, None, provisional))
+        assessment = self._breakout_cache[1]
+        if provisional and st.quote is not None and assessment.state is not None:
+            machine = BreakoutMachine(self.rules, assessment.state, assessment.closes_above)
+            live = st.quote.last
+            assessment = replace(assessment, live_price=live, provisional_state=machine.peek(live))
         note = None
         if not st.daily:
             note = f"no daily data for {self.rules.symbol}" + (f": {st.error.message}" if st.error else "")

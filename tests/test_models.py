@@ -38,6 +38,9 @@ def test_merge_appends_or_upserts() -> None:
     revised = appended.merge(BarSeries.from_bars("IWM", Interval.DAILY, [bar(3, 200), bar(5, 40)]))
     assert list(revised.close) == [10, 200, 30, 40]
     assert revised.upsert(bar(5, 400)).close[-1] == 400
+    assert list(revised.upsert(bar(5, 400)).close) == [10, 200, 30, 400]  # today's bar replaced in place
+    tail = revised.merge(BarSeries.from_bars("IWM", Interval.DAILY, [bar(4, 300), bar(5, 401), bar(6, 50)]))
+    assert list(tail.close) == [10, 200, 300, 401, 50] and list(revised.close) == [10, 200, 30, 40]
 
 
 def test_slices_and_revision() -> None:

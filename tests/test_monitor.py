@@ -147,3 +147,18 @@ def test_latest_day_keeps_only_the_last_new_york_day_of_a_path() -> None:
 
     path = latest_day(BarSeries.from_bars("IWM", Interval.MINUTE_5, bars))
     assert list(path.close) == [2.0, 3.0]
+
+
+async def test_breakout_state_follows_a_refetched_history_with_the_same_length() -> None:
+    src = source()
+    m = Monitor(src, symbols=["IWM"], rules=BreakoutRules(), clock=lambda: NOW)
+    await refreshed(m)
+    snap = m.snapshot()
+    assert snap.breakout is not None and snap.breakout.state is BreakoutState.CONFIRMED
+    # Same number of bars, same last close, but the closes before it changed (a re-adjusted history).
+    src.daily["^RUT"] = daily_series(
+        "^RUT", [2400.0] * 250 + [2560.0, 2566.0, 2500.0, 2575.0], date(2026, 11, 23)
+    )
+    await m.load_history()
+    after = m.snapshot().breakout
+    assert after is not None and after.state is BreakoutState.BREAKOUT and after.closes_above == 1

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widget import Widget
 
 from services import formatting as fmt
 from services.breakout import BreakoutAssessment, BreakoutState
 from services.snapshot import Snapshot
+from widgets.text_block import TextBlock
 
 STATE_STYLE = {
     BreakoutState.INSIDE: "bold $text on $panel",
@@ -24,19 +24,16 @@ STATE_MEANING = {
     BreakoutState.FAILED: ("bull trap: fell back below", "bull trap"),
 }
 WIDE = 40
+RECENT_CHANGES = 6
 BreakoutData = tuple[BreakoutAssessment | None, str | None, tuple[str, float] | None]
 
 
-def breakout_content(
-    b: BreakoutAssessment | None,
-    note: str | None,
-    proxy: tuple[str, float] | None,
-    width: int,
-    height: int = 0,
-) -> Content:
-    """The panel's text for a content area of `width` x `height` (extra rows list recent changes)."""
+def breakout_lines(
+    b: BreakoutAssessment | None, note: str | None, proxy: tuple[str, float] | None, width: int
+) -> list[Content]:
+    """The panel's lines for a content area `width` columns wide."""
     if b is None or b.state is None or b.close is None:
-        return Content.assemble((note or "waiting for data", "$text-muted"))
+        return [Content.assemble((note or "waiting for data", "$text-muted"))]
     wide = width >= WIDE
     r = b.rules
     lines: list[Content] = []
@@ -95,8 +92,7 @@ def breakout_content(
         sep, nd = (" / ", 2) if wide else ("/", 1)
         levels = sep.join(f"{x * ratio:,.{nd}f}" for x in (r.level, *r.targets))
         lines.append(Content.assemble((f"in {etf} ", "$text-muted"), levels))
-    spare = height - len(lines) - 1
-    recent = [c for c in reversed(b.changes) if c.from_state is not None][: max(0, spare)]
+    recent = [c for c in reversed(b.changes) if c.from_state is not None][:RECENT_CHANGES]
     if recent:
         lines.append(Content.assemble(("recent changes", "$text-muted")))
         for c in recent:
@@ -108,10 +104,10 @@ def breakout_content(
                     (f" at {c.close:,.2f}" if wide else f" {c.close:,.0f}", "$text-muted"),
                 )
             )
-    return Content("\n").join(lines)
+    return lines
 
 
-class BreakoutPanel(Widget):
+class BreakoutPanel(TextBlock):
     DEFAULT_CSS = """
     BreakoutPanel {
         height: auto;
@@ -124,32 +120,21 @@ class BreakoutPanel(Widget):
         super().__init__(id=id)
         self.border_title = "Breakout"
         self._data: BreakoutData = (None, None, None)
-        self._content = breakout_content(None, None, None, 0)
 
     def _update(self) -> None:
-        """Repaint only when the text changes: the live price moves every tick, the text less often."""
         b, note, proxy = self._data
-        region = self.content_region
-        content = breakout_content(b, note, proxy, region.width or self.size.width, region.height)
-        if content.plain != self._content.plain or content.spans != self._content.spans:
-            self._content = content
-            # Only an auto-height panel changes the layout when its text grows or shrinks.
-            height = self.styles.height
-            self.refresh(layout=height is None or height.is_auto)
+        self.show_lines(breakout_lines(b, note, proxy, self.content_region.width or self.size.width))
+
+    def on_mount(self) -> None:
+        self._update()
 
     def show(self, snap: Snapshot) -> None:
         b = snap.breakout
-        if b is not None:
-            self.border_title = f"Breakout · {b.rules.symbol} vs {b.rules.level:,.0f}"
+        title = f"Breakout · {b.rules.symbol} vs {b.rules.level:,.0f}" if b is not None else "Breakout"
+        if title != self.border_title:  # Textual repaints the whole panel on every assignment
+            self.border_title = title
         self._data = (b, snap.breakout_note, snap.proxy)
         self._update()
 
     def on_resize(self) -> None:
         self._update()
-
-    @property
-    def text(self) -> str:
-        return self._content.plain
-
-    def render(self) -> Content:
-        return self._content

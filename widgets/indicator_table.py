@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textual.content import Content
-from textual.widget import Widget
 
 from services import formatting as fmt
 from services import indicators as ind
 from services.snapshot import SymbolSnapshot
+from widgets.text_block import TextBlock
 
 LABEL_WIDTH = 9
 ZONE_STYLE = {
@@ -81,7 +81,7 @@ def cells(s: SymbolSnapshot, width: int) -> list[Cell]:
     return rows
 
 
-def table_content(snaps: Sequence[SymbolSnapshot], width: int) -> Content:
+def table_lines(snaps: Sequence[SymbolSnapshot], width: int) -> list[Content]:
     labels = ["RSI 14", "SMA 50", "SMA 200", "MACD", "", "as of"]
     n = max(1, len(snaps))
     col = max(8, (width - LABEL_WIDTH) // n)
@@ -93,12 +93,11 @@ def table_content(snaps: Sequence[SymbolSnapshot], width: int) -> Content:
             text, style = c[i]
             parts.append((f"{text[: col - 1]:<{col}}", style))
         lines.append(Content.assemble(*parts))
-    return Content("\n").join(lines)
+    return lines
 
 
-class IndicatorTable(Widget):
-    """Repaints only when the text it shows changes (live values move every tick, the two decimals
-    shown much less often), or when its size does."""
+class IndicatorTable(TextBlock):
+    """One line per indicator: a live MACD moving repaints its own line only."""
 
     DEFAULT_CSS = """
     IndicatorTable {
@@ -113,21 +112,16 @@ class IndicatorTable(Widget):
         self.symbols = list(symbols)
         self.border_title = "Indicators, daily"
         self._snaps: dict[str, SymbolSnapshot] = {}
-        self._content = self._compose_content()
-
-    def _compose_content(self) -> Content:
-        snaps = [self._snaps[s] for s in self.symbols if s in self._snaps]
-        if not snaps:
-            return Content.assemble(("waiting for data", "$text-muted"))
-        return table_content(snaps, self.content_region.width or self.size.width)
 
     def _update(self) -> None:
-        content = self._compose_content()
-        if content.plain != self._content.plain or content.spans != self._content.spans:
-            self._content = content
-            # Only an auto-height panel changes the layout when its text grows or shrinks.
-            height = self.styles.height
-            self.refresh(layout=height is None or height.is_auto)
+        snaps = [self._snaps[s] for s in self.symbols if s in self._snaps]
+        if not snaps:
+            self.show_lines([Content.assemble(("waiting for data", "$text-muted"))])
+            return
+        self.show_lines(table_lines(snaps, self.content_region.width or self.size.width))
+
+    def on_mount(self) -> None:
+        self._update()
 
     def show(self, snaps: Sequence[SymbolSnapshot]) -> None:
         self._snaps = {s.symbol: s for s in snaps}
@@ -135,10 +129,3 @@ class IndicatorTable(Widget):
 
     def on_resize(self) -> None:
         self._update()
-
-    @property
-    def text(self) -> str:
-        return self._content.plain
-
-    def render(self) -> Content:
-        return self._content

@@ -83,11 +83,11 @@ class QuoteCard(Vertical):
         self._paint_lines()
         spark = self.query_one(TextSparkline)
         spark.set_values(*s.sparkline())
-        q = s.quote
-        intraday = q is not None and q.session.is_open and s.intraday is not None and len(s.intraday) >= 2
-        self.border_subtitle = (
-            "today" if intraday else (f"last {min(len(s.daily), 60)} sessions" if s.daily else "")
+        subtitle = (
+            "today" if s.shows_intraday else (f"last {min(len(s.daily), 60)} sessions" if s.daily else "")
         )
+        if subtitle != self.border_subtitle:  # Textual repaints the whole card on every assignment
+            self.border_subtitle = subtitle
         self.show_age(now)
 
     def on_resize(self) -> None:

@@ -1,0 +1,35 @@
+"""A block of text lines that repaints line by line: only the lines whose text changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.containers import Vertical
+from textual.content import Content
+
+from widgets.text_line import TextLine
+
+
+class TextBlock(Vertical):
+    """Shows a list of lines; each is its own `TextLine`, so a live value moving on one line repaints
+    that line, not the whole panel (what a slow SSH link pays for)."""
+
+    DEFAULT_CSS = """
+    TextBlock {
+        height: auto;
+    }
+    """
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.query_children(TextLine))
+
+    def show_lines(self, lines: Sequence[Content]) -> None:
+        current = list(self.query_children(TextLine))
+        for line, content in zip(current, lines, strict=False):
+            line.show(content)
+        if len(lines) > len(current):
+            self.mount_all(TextLine(content) for content in lines[len(current) :])
+        elif len(lines) < len(current):
+            for line in current[len(lines) :]:
+                line.remove()
