@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from services.models import ErrorKind, SymbolError
@@ -58,13 +58,25 @@ class RefreshLoop:
         backoff: Backoff | None = None,
         max_sleep_s: float = MAX_SLEEP_S,
         requests_per_minute: Callable[[], int] | None = None,
+        painted: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """
+        Args:
+            monitor: the pipeline to drive.
+            on_snapshot: called on the event loop with every new snapshot.
+            clock: the current time, UTC-aware.
+            backoff: retry delays after failures.
+            max_sleep_s: the longest single sleep.
+            requests_per_minute: reports the source's request rate for the status bar.
+            painted: awaits until the last snapshot is on screen (the UI's next refresh).
+        """
         self.monitor = monitor
         self.on_snapshot = on_snapshot
         self.clock = clock
         self.backoff = backoff or Backoff()
         self.max_sleep_s = max_sleep_s
         self._requests_per_minute = requests_per_minute
+        self._painted = painted
         self._wake = asyncio.Event()
         self._force = False
         self.paused = False
@@ -110,6 +122,12 @@ class RefreshLoop:
             session = m.source.session_at(now)
             if first or forced or session is None or session.is_open:
                 outcome = outcome.merge(await m.refresh_quotes())
+            if first:
+                # Prices first: the first computation imports numpy and TA-Lib (~0.4 s), holding the
+                # interpreter lock, so it waits until the prices are really on screen.
+                self._emit()
+                if self._painted is not None:
+                    await self._painted()
             await m.compute()
         except asyncio.CancelledError:
             raise

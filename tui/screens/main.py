@@ -105,6 +105,7 @@ class MainScreen(Screen[None]):
             self.show_snapshot,
             clock=self.clock,
             requests_per_minute=ledger.per_minute if ledger is not None else None,
+            painted=self._painted,
         )
         try:
             await self.feed.run()
@@ -112,6 +113,12 @@ class MainScreen(Screen[None]):
             await self.source.aclose()
             if store is not None:
                 await asyncio.to_thread(store.close)
+
+    async def _painted(self) -> None:
+        """Wait until the screen has been refreshed with what was last shown."""
+        done = asyncio.Event()
+        self.call_after_refresh(done.set)
+        await done.wait()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "feed" and event.state is WorkerState.ERROR:
