@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from refcalc import ref_macd, ref_rsi, ref_sma
 
 from services import indicators
 from services.breakout import BreakoutRules, BreakoutState, run_machine
@@ -31,32 +32,9 @@ INDICES = ("^RUT", "^GSPC", "^TNX", "^VIX")
 
 
 # ------------------------------------------------------------------------- independent calculations
-def wilder_rsi(closes: list[float], n: int = 14) -> float:
-    changes = [b - a for a, b in itertools.pairwise(closes)]
-    gain = sum(max(c, 0.0) for c in changes[:n]) / n
-    loss = sum(max(-c, 0.0) for c in changes[:n]) / n
-    for c in changes[n:]:
-        gain = (gain * (n - 1) + max(c, 0.0)) / n
-        loss = (loss * (n - 1) + max(-c, 0.0)) / n
-    return 100.0 * gain / (gain + loss)
-
-
-def sma(xs: list[float], n: int) -> float:
-    return sum(xs[-n:]) / n
-
-
-def ema(xs: list[float], n: int) -> list[float]:
-    k = 2.0 / (n + 1)
-    out = [sum(xs[:n]) / n]
-    for x in xs[n:]:
-        out.append(out[-1] + k * (x - out[-1]))
-    return out
-
-
 def macd_and_signal(closes: list[float]) -> tuple[float, float]:
-    fast, slow = ema(closes, 12), ema(closes, 26)
-    line = [f - s for f, s in zip(fast[14:], slow, strict=True)]
-    return line[-1], ema(line, 9)[-1]
+    line, signal, _ = ref_macd(closes)
+    return line, signal
 
 
 def ret(xs: list[float], sessions: int) -> float:
@@ -274,14 +252,14 @@ async def test_breakout_ends_confirmed_with_bullish_readings() -> None:
     trailing = next(i for i, c in enumerate(reversed(rut)) if c < LEVEL)
     assert closes_above == trailing and 5 <= trailing <= 12
     assert 2590.0 <= rut[-1] <= 2640.0
-    assert 50.0 <= wilder_rsi(rut) <= 70.0
-    assert rut[-1] > sma(rut, 50)
+    assert 50.0 <= ref_rsi(rut) <= 70.0
+    assert rut[-1] > ref_sma(rut, 50)
     macd, signal = macd_and_signal(rut)
     assert macd > signal
     spy = list(bars["SPY"].close)
-    assert spy[-1] > sma(spy, 50) and ret(spy, 20) > 0  # the S&P confirms
+    assert spy[-1] > ref_sma(spy, 50) and ret(spy, 20) > 0  # the S&P confirms
     ratio = [i / s for i, s in zip(bars["IWM"].close, spy, strict=True)]
-    assert ratio[-1] > sma(ratio, 50)  # small caps lead
+    assert ratio[-1] > ref_sma(ratio, 50)  # small caps lead
     tnx = list(bars["^TNX"].close)
     assert tnx[-1] - tnx[-21] < 0.25  # yields calm
 
@@ -305,7 +283,7 @@ async def test_bulltrap_pokes_above_the_level_then_fails() -> None:
     tnx = list(bars["^TNX"].close)
     assert tnx[-1] - tnx[-21] >= 0.25  # the 10-year yield spikes
     spy = list(bars["SPY"].close)
-    assert ret(spy, 20) < 0 or spy[-1] < sma(spy, 50)  # the S&P does not confirm
+    assert ret(spy, 20) < 0 or spy[-1] < ref_sma(spy, 50)  # the S&P does not confirm
     assert 22.0 <= bars["^VIX"].close[-1] <= 28.0
 
 
@@ -330,7 +308,7 @@ async def test_every_seed_keeps_the_scenarios_promise(scenario: str, state: Brea
     assert machine_over(bars["^RUT"])[0] is state
     tnx_20 = bars["^TNX"].close[-1] - bars["^TNX"].close[-21]
     if scenario == "breakout":
-        assert 50.0 <= wilder_rsi(rut) <= 70.0 and tnx_20 < 0.25 and ret(list(bars["SPY"].close), 20) > 0
+        assert 50.0 <= ref_rsi(rut) <= 70.0 and tnx_20 < 0.25 and ret(list(bars["SPY"].close), 20) > 0
     elif scenario == "bulltrap":
         assert tnx_20 >= 0.25 and 1 <= sum(c >= LEVEL for c in rut[-10:]) <= 2
     else:

@@ -121,12 +121,8 @@ class BreakoutPanel(TextBlock):
         self.border_title = "Breakout"
         self._data: BreakoutData = (None, None, None)
 
-    def _update(self) -> None:
-        b, note, proxy = self._data
-        self.show_lines(breakout_lines(b, note, proxy, self.content_region.width or self.size.width))
-
-    def on_mount(self) -> None:
-        self._update()
+    def lines(self, width: int) -> list[Content]:
+        return breakout_lines(*self._data, width)
 
     def show(self, snap: Snapshot) -> None:
         b = snap.breakout
@@ -134,7 +130,4 @@ class BreakoutPanel(TextBlock):
         if title != self.border_title:  # Textual repaints the whole panel on every assignment
             self.border_title = title
         self._data = (b, snap.breakout_note, snap.proxy)
-        self._update()
-
-    def on_resize(self) -> None:
-        self._update()
+        self.update_lines()

@@ -113,19 +113,12 @@ class IndicatorTable(TextBlock):
         self.border_title = "Indicators, daily"
         self._snaps: dict[str, SymbolSnapshot] = {}
 
-    def _update(self) -> None:
+    def lines(self, width: int) -> list[Content]:
         snaps = [self._snaps[s] for s in self.symbols if s in self._snaps]
         if not snaps:
-            self.show_lines([Content.assemble(("waiting for data", "$text-muted"))])
-            return
-        self.show_lines(table_lines(snaps, self.content_region.width or self.size.width))
-
-    def on_mount(self) -> None:
-        self._update()
+            return [Content.assemble(("waiting for data", "$text-muted"))]
+        return table_lines(snaps, width)
 
     def show(self, snaps: Sequence[SymbolSnapshot]) -> None:
         self._snaps = {s.symbol: s for s in snaps}
-        self._update()
-
-    def on_resize(self) -> None:
-        self._update()
+        self.update_lines()

@@ -24,6 +24,20 @@ class TextBlock(Vertical):
     def text(self) -> str:
         return "\n".join(line.text for line in self.query_children(TextLine))
 
+    def lines(self, width: int) -> list[Content]:
+        """The lines to show at a content width of `width` columns (subclasses word them)."""
+        return []
+
+    def update_lines(self) -> None:
+        """Show `lines()` for the current width: call after new data; done on mount and resize."""
+        self.show_lines(self.lines(self.content_region.width or self.size.width))
+
+    def on_mount(self) -> None:
+        self.update_lines()
+
+    def on_resize(self) -> None:
+        self.update_lines()
+
     def show_lines(self, lines: Sequence[Content]) -> None:
         current = list(self.query_children(TextLine))
         for line, content in zip(current, lines, strict=False):
