@@ -512,35 +512,15 @@ class FakeYahoo:
                 return _Reply(status, body)
         interval = q.get("interval", "1d").lower()
         if interval not in VALID_INTERVALS:
-            return _Reply(
-                422,
-                {
-                    "chart": {
-                        "result": None,
-                        "error": {
-                            "code": "Unprocessable Entity",
-                            "description": f"Invalid input - interval={interval} is not supported. "
-                            f"Valid intervals: [{', '.join(VALID_INTERVALS)}]",
-                        },
-                    }
-                },
+            return _unprocessable(
+                f"Invalid input - interval={interval} is not supported. "
+                f"Valid intervals: [{', '.join(VALID_INTERVALS)}]"
             )
         rng = q.get("range")
         if rng is None and "period1" not in q:
             rng = "1mo"
         if rng is not None and rng not in VALID_RANGES and not re.fullmatch(r"[1-9]\d*(d|wk|mo|y)", rng):
-            return _Reply(
-                422,
-                {
-                    "chart": {
-                        "result": None,
-                        "error": {
-                            "code": "Unprocessable Entity",
-                            "description": f"Invalid input - range={rng} is not supported",
-                        },
-                    }
-                },
-            )
+            return _unprocessable(f"Invalid input - range={rng} is not supported")
         now = self.clock()
         prepost = q.get("includePrePost", "false").lower() == "true"
         minutes = INTRADAY_MINUTES.get(interval)
@@ -803,6 +783,14 @@ def _period(day: date, start: time, end: time) -> dict[str, Any]:
         "end": ny_ts(day, end),
         "gmtoffset": int(offset.total_seconds()),
     }
+
+
+def _unprocessable(description: str) -> _Reply:
+    """Yahoo's 422 answer to a chart request it refuses."""
+    return _Reply(
+        422,
+        {"chart": {"result": None, "error": {"code": "Unprocessable Entity", "description": description}}},
+    )
 
 
 def _fault_reply(kind: str | None) -> _Reply:
