@@ -28,6 +28,11 @@ def display_name(symbol: str) -> str:
     return DISPLAY_NAMES.get(symbol, "")
 
 
+def is_index(symbol: str) -> bool:
+    """Yahoo spells indices with a caret: ^RUT, ^GSPC, ^TNX, ^VIX."""
+    return symbol.startswith("^")
+
+
 def is_yield(symbol: str) -> bool:
     return symbol in YIELD_SYMBOLS
 

@@ -13,6 +13,12 @@ from services.market_hours import AFTER_HOURS_LENGTH, NEW_YORK
 from services.models import BarSeries, MarketSession, Quote, SourceKind, SymbolError
 
 SPARKLINE_POINTS = 60
+JSON_DECIMALS = 6
+
+
+def _r(value: float | None) -> float | None:
+    """Derived values rounded for JSON readers: -4.38, not -4.3799999999999955."""
+    return None if value is None else round(value, JSON_DECIMALS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +69,8 @@ class SymbolSnapshot:
         return {
             "last": q.last if q else None,
             "prev_close": q.prev_close if q else None,
-            "change": q.change if q else None,
-            "change_pct": q.change_pct if q else None,
+            "change": _r(q.change) if q else None,
+            "change_pct": _r(q.change_pct) if q else None,
             "day_high": q.day_high if q else None,
             "day_low": q.day_low if q else None,
             "volume": q.volume if q else None,
@@ -72,7 +78,7 @@ class SymbolSnapshot:
             "session": q.session.value if q else None,
             "stale": self.stale,
             "indicators": (
-                self.indicators.as_json()
+                {k: _r(v) for k, v in self.indicators.as_json().items()}
                 if self.indicators is not None
                 else dict.fromkeys(("rsi_14", "sma_50", "sma_200", "macd", "macd_signal", "macd_hist"))
             ),
@@ -127,7 +133,7 @@ class Snapshot:
                 "level": b.rules.level if b else None,
                 "close": b.close if b else None,
                 "state": b.state.value if b and b.state else None,
-                "distance_pct": b.close_distance_pct if b else None,
+                "distance_pct": _r(b.close_distance_pct) if b else None,
                 "targets": list(b.rules.targets) if b else [],
             },
         }

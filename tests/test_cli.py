@@ -92,20 +92,21 @@ def test_status_json_on_replay_field_by_field(
         _o, h, lo, c, v = rows[sym][i]
         prev = rows[sym][i - 1][3]
         assert got["last"] == pytest.approx(c) and got["prev_close"] == pytest.approx(prev)
-        assert got["change"] == pytest.approx(c - prev)
-        assert got["change_pct"] == pytest.approx((c / prev - 1) * 100)
+        # Derived values are rounded to 6 decimals in the JSON.
+        assert got["change"] == pytest.approx(c - prev, abs=5e-7)
+        assert got["change_pct"] == pytest.approx((c / prev - 1) * 100, abs=5e-7)
         assert (got["day_high"], got["day_low"], got["volume"]) == (pytest.approx(h), pytest.approx(lo), v)
         assert got["time"] == "2026-03-04T21:00:00+00:00" and got["session"] == "CLOSED"
         assert got["stale"] is False
         closes = [r[3] for r in rows[sym][: i + 1]]
         ind = got["indicators"]
-        assert ind["sma_50"] == pytest.approx(ref_sma(closes, 50), rel=1e-9)
-        assert ind["sma_200"] == pytest.approx(ref_sma(closes, 200), rel=1e-9)
-        assert ind["rsi_14"] == pytest.approx(ref_rsi(closes), rel=1e-6)
+        assert ind["sma_50"] == pytest.approx(ref_sma(closes, 50), abs=5e-7)
+        assert ind["sma_200"] == pytest.approx(ref_sma(closes, 200), abs=5e-7)
+        assert ind["rsi_14"] == pytest.approx(ref_rsi(closes), rel=1e-6, abs=5e-7)
         macd, signal, _ = ref_macd(closes)
-        assert ind["macd"] == pytest.approx(macd, rel=1e-6)
-        assert ind["macd_signal"] == pytest.approx(signal, rel=1e-6)
-        assert ind["macd_hist"] == pytest.approx(macd - signal, rel=1e-5, abs=1e-9)
+        assert ind["macd"] == pytest.approx(macd, rel=1e-6, abs=5e-7)
+        assert ind["macd_signal"] == pytest.approx(signal, rel=1e-6, abs=5e-7)
+        assert ind["macd_hist"] == pytest.approx(macd - signal, rel=1e-5, abs=1e-6)
     rut = doc["symbols"]["^RUT"]
     assert rut["last"] == 2580.0 and rut["volume"] == 0
     for sym in ("^GSPC", "^TNX", "^VIX"):  # not in the files: nulls, and still exit code 0
@@ -115,7 +116,7 @@ def test_status_json_on_replay_field_by_field(
         "level": 2565.0,
         "close": 2580.0,
         "state": "breakout",  # two closes above by the as-of date; the later ones must not leak in
-        "distance_pct": pytest.approx((2580 / 2565 - 1) * 100),
+        "distance_pct": pytest.approx((2580 / 2565 - 1) * 100, abs=5e-7),
         "targets": [2600.0, 3000.0],
     }
 
@@ -172,3 +173,11 @@ def test_the_installed_entry_point_never_prints_a_traceback(tmp_path: Path, cfg:
         )
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_the_command_line_offers_exactly_the_demo_scenarios() -> None:
+    # tui.cli keeps its own copy so that the start-up path does not import the demo module.
+    from services.sources.demo import DEMO_SCENARIOS
+    from tui.cli import DEMO_SCENARIOS as OFFERED
+
+    assert OFFERED == DEMO_SCENARIOS

@@ -117,7 +117,7 @@ async def test_status_json_shape() -> None:
         "macd_hist",
     }
     assert doc["breakout"]["targets"] == [2600.0, 3000.0] and doc["breakout"]["state"] == "confirmed"
-    assert doc["breakout"]["distance_pct"] == pytest.approx((2575 / 2565 - 1) * 100)
+    assert doc["breakout"]["distance_pct"] == round((2575 / 2565 - 1) * 100, 6)  # rounded to 6 decimals
 
 
 def test_reconcile_quote_before_the_open_uses_the_completed_bar() -> None:

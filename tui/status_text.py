@@ -8,16 +8,18 @@ from services.breakout import BreakoutAssessment
 from services.snapshot import Snapshot, SymbolSnapshot
 
 
-def _symbol_lines(s: SymbolSnapshot, now_text_ref: Snapshot) -> list[str]:
+def _symbol_lines(s: SymbolSnapshot, snap: Snapshot) -> list[str]:
     q = s.quote
     if q is None:
         why = s.error.message if s.error else "no data"
         return [f"{s.symbol:<6} {why}"]
     flags = " STALE" if s.stale else ""
+    # An index's "volume" on Yahoo is not the index's own; only an ETF's volume means something.
+    volume = "" if fmt.is_index(s.symbol) else f"  vol {fmt.volume(q.volume)}"
     line = (
         f"{s.symbol:<6} {fmt.price(s.symbol, q.last):>10}  {fmt.change(s.symbol, q.change, q.change_pct):<20}"
         f" H {fmt.price(s.symbol, q.day_high)}  L {fmt.price(s.symbol, q.day_low)}"
-        f"  vol {fmt.volume(q.volume)}  {fmt.clock_et(q.time, now_text_ref.as_of)}  {q.session.value}{flags}"
+        f"{volume}  {fmt.clock_et(q.time, snap.as_of)}  {q.session.value}{flags}"
     )
     lines = [line]
     r = s.indicators
