@@ -28,7 +28,7 @@ from fakes.yahoo_http import (
 
 from services.market_hours import NEW_YORK, MarketHours
 from services.models import BarSeries, ErrorKind, Interval, MarketSession
-from services.sources.yahoo import YahooSource, tail_period
+from services.sources.yahoo import YahooSource, classify_failure, tail_period
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RECORDED = SHARED / "fixtures" / "yahoo-chart"
@@ -823,3 +823,23 @@ def test_real_network_access_is_refused(no_real_network: list[str]) -> None:
         socket.create_connection(("192.0.2.1", 443), timeout=1)
     assert any("query2.finance.yahoo.com" in a for a in no_real_network)
     no_real_network.clear()  # provoked on purpose
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (
+            requests.exceptions.ConnectionError("Failed to resolve 'query2.finance.yahoo.com'"),
+            "DNS lookup failed",
+        ),
+        (requests.exceptions.ConnectionError("[Errno 111] Connection refused"), "connection refused"),
+        (requests.exceptions.SSLError("certificate verify failed"), "TLS error"),
+        (
+            requests.exceptions.ConnectionError("Failed to perform, curl: (7) Failed to connect"),
+            "connection failed",
+        ),
+    ],
+)
+def test_network_failures_are_worded_for_a_user(error: Exception, reason: str) -> None:
+    err = classify_failure("IWM", error, [])
+    assert err.kind is ErrorKind.NETWORK and err.message == f"cannot reach Yahoo ({reason})"

@@ -154,7 +154,7 @@ def classify_failure(symbol: str, exc: BaseException | None, records: Sequence[R
     if last is not None and last >= 500:
         return SymbolError(symbol, ErrorKind.SERVER_ERROR, f"Yahoo server error (HTTP {last})")
     if names & _NETWORK_NAMES or (last is None and records and records[-1].error is not None):
-        return SymbolError(symbol, ErrorKind.NETWORK, f"cannot reach Yahoo ({_one_line(exc)})")
+        return SymbolError(symbol, ErrorKind.NETWORK, f"cannot reach Yahoo ({_network_reason(exc, records)})")
     if exc is None or "YFPricesMissingError" in names or "YFTzMissingError" in names:
         if last is not None and 400 <= last < 500:
             return SymbolError(symbol, ErrorKind.BAD_RESPONSE, f"Yahoo refused the request (HTTP {last})")
@@ -162,6 +162,20 @@ def classify_failure(symbol: str, exc: BaseException | None, records: Sequence[R
     if isinstance(exc, ValueError | KeyError | TypeError | IndexError):
         return SymbolError(symbol, ErrorKind.BAD_RESPONSE, "malformed answer from Yahoo")
     return SymbolError(symbol, ErrorKind.BAD_RESPONSE, _one_line(exc))
+
+
+def _network_reason(exc: BaseException | None, records: Sequence[RequestRecord]) -> str:
+    """A few words a user can act on; the library's full message goes to the log."""
+    text = (
+        f"{type(exc).__name__ if exc else ''} {exc or ''} {' '.join(r.error or '' for r in records)}".lower()
+    )
+    if "resolve" in text or "dns" in text or "name or service" in text or "gaierror" in text:
+        return "DNS lookup failed"
+    if "refused" in text:
+        return "connection refused"
+    if "ssl" in text or "certificate" in text:
+        return "TLS error"
+    return "connection failed"
 
 
 def _one_line(exc: BaseException | None) -> str:
@@ -377,7 +391,9 @@ class YahooSource:
             except Exception as exc:
                 self._forget_memoised_answers()
                 errors[symbol] = classify_failure(symbol, exc, self.ledger.since(mark))
-                log.info("history %s %s failed: %s", symbol, interval.value, errors[symbol].message)
+                log.info(
+                    "history %s %s: %s (%s)", symbol, interval.value, errors[symbol].message, _one_line(exc)
+                )
                 continue
             series = _frame_to_series(symbol, interval, frame)
             if not series:
@@ -417,6 +433,7 @@ class YahooSource:
                 answered = bool(records) and records[-1].status == 200
                 if "YFPricesMissingError" not in names or not answered:
                     errors[symbol] = classify_failure(symbol, exc, records)
+                    log.info("quote %s: %s (%s)", symbol, errors[symbol].message, _one_line(exc))
                     continue
                 # No bars (a weekend, a holiday morning), but Yahoo's answer still carries the quote
                 # in its metadata, which yfinance stored before raising.
