@@ -62,6 +62,10 @@ async def test_dashboard_shows_quotes_indicators_breakout_and_status(
         assert "Dashboard" in text and "Quit" in text  # the footer
         lines = text.splitlines()
         assert len(lines) == size[1] and all(len(line) <= size[0] for line in lines)
+        # Every panel ends (bottom border included) above the status bar: nothing is cut off.
+        status_row = app.main.query_one("#status").region.y
+        for panel in ("#indicators", "#breakout", "#cards", "#strip"):
+            assert app.main.query_one(panel).region.bottom <= status_row, panel
 
 
 async def test_help_lists_every_key_and_closes(tmp_path: Path) -> None:
