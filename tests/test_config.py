@@ -90,3 +90,28 @@ def test_command_line_mistakes_name_the_flag(tmp_path: Path, monkeypatch: pytest
         load_settings(None, {"breakout.level": 2700.0})
     with pytest.raises(ConfigError, match=r"^--symbols: '\$\$\$' is not a valid ticker symbol"):
         load_settings(None, {"symbols": ["IWM", "$$$"]})
+
+
+def test_every_option_can_be_set_on_the_command_line(tmp_path: Path) -> None:
+    from tui.cli import parse
+
+    inv = parse(
+        [
+            "--config", str(write(tmp_path, "")),
+            "--symbols", "IWM,SPY", "--refresh", "30", "--cache-dir", str(tmp_path / "c"),
+            "--log-dir", str(tmp_path / "l"), "--log-level", "debug", "--no-cache",
+            "--breakout-symbol", "IWM", "--level", "250", "--targets", "260,300",
+            "--testing-band-pct", "2", "--confirm-closes", "5", "--fail-buffer-pct", "0.5",
+        ]
+    )  # fmt: skip
+    s = inv.settings
+    assert s.symbols == ("IWM", "SPY") and s.refresh == 30.0 and not s.use_cache
+    assert (s.cache_dir, s.log_dir, s.log_level) == (tmp_path / "c", tmp_path / "l", "DEBUG")
+    b = s.breakout
+    assert (b.symbol, b.level, b.targets) == ("IWM", 250.0, (260.0, 300.0))
+    assert (b.testing_band_pct, b.confirm_closes, b.fail_buffer_pct) == (2.0, 5, 0.5)
+    # ...and each option of the file has its flag:
+    import tui.config as config
+
+    file_keys = set(config._TOP) | {f"breakout.{k}" for k in config._BREAKOUT}
+    assert file_keys <= set(config.CLI_FLAGS)

@@ -94,9 +94,19 @@ def _source_options() -> argparse.ArgumentParser:
     opt.add_argument(
         "--breakout-symbol", metavar="SYMBOL", help="the series the breakout is judged on (^RUT)"
     )
+    opt.add_argument(
+        "--testing-band-pct", type=float, metavar="PCT", help="'testing' within PCT %% below the level"
+    )
+    opt.add_argument(
+        "--confirm-closes", type=int, metavar="N", help="closes in a row above the level to confirm"
+    )
+    opt.add_argument(
+        "--fail-buffer-pct", type=float, metavar="PCT", help="a close PCT %% below the level fails it"
+    )
     opt.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: the platform cache dir)")
     opt.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     opt.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR (log file only)")
+    opt.add_argument("--log-dir", metavar="DIR", help="log directory (default: the platform log dir)")
     return p
 
 
@@ -141,9 +151,13 @@ def parse(argv: Sequence[str]) -> Invocation:
         "refresh": args.refresh,
         "cache_dir": args.cache_dir,
         "log_level": args.log_level,
+        "log_dir": args.log_dir,
         "breakout.level": args.level,
         "breakout.targets": args.targets,
         "breakout.symbol": args.breakout_symbol,
+        "breakout.testing_band_pct": args.testing_band_pct,
+        "breakout.confirm_closes": args.confirm_closes,
+        "breakout.fail_buffer_pct": args.fail_buffer_pct,
         "use_cache": not args.no_cache,
     }
     settings = load_settings(args.config, overrides)

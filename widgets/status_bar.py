@@ -23,8 +23,10 @@ def status_content(st: FeedStatus | None) -> Content:
     cadence = None
     if st.next_refresh is not None and st.last_update is not None and not st.retrying:
         cadence = (st.next_refresh - st.last_update).total_seconds()
-    if cadence is not None and 0 < cadence < FAST_CADENCE_S and not st.paused:
-        parts += ["  ", (f"live, every {cadence:.0f} s", "$text-muted")]
+    if cadence is not None and 0 < cadence < FAST_CADENCE_S and not st.paused and st.last_update is not None:
+        # To the minute: a clock to the second would repaint the bar at every tick.
+        parts += ["  ", (f"live, every {cadence:.0f} s", "$text-muted"), ("  updated ", "$text-muted")]
+        parts += [st.last_update.astimezone().strftime("%H:%M")]
     else:
         if st.last_update is not None:
             parts += ["  ", ("updated ", "$text-muted"), fmt.clock_local(st.last_update)]
