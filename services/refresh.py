@@ -119,9 +119,9 @@ class RefreshLoop:
         try:
             if first or m.source.history_due(now, m.last_history_fetch) or (forced and not m.history_ok):
                 outcome = outcome.merge(await m.load_history())
-            session = m.source.session_at(now)
-            if first or forced or session is None or session.is_open:
-                outcome = outcome.merge(await m.refresh_quotes())
+            # When to poll is the source's call (`next_poll`): Yahoo sleeps until the next session, a
+            # replay plays its bars while the market it replays is closed.
+            outcome = outcome.merge(await m.refresh_quotes())
             if first:
                 # Prices first: the first computation imports numpy and TA-Lib (~0.4 s), holding the
                 # interpreter lock, so it waits until the prices are really on screen.

@@ -177,3 +177,36 @@ async def test_demo_dashboard_renders_iwm_spy_and_the_scenario_state(
             assert sym in text and f"{q.last:,.2f}" in text
         assert state in text and f"demo: {scenario}" in text and "REG" in text
         assert "RSI 14" in text and "MACD" in text
+
+
+async def test_replay_with_speed_plays_the_bars_forward(tmp_path: Path) -> None:
+    from services.sources.replay import ReplaySource
+
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    days = []
+    d = date(2025, 1, 2)
+    while len(days) < 80:
+        if d.weekday() < 5:
+            days.append(d)
+        d = date.fromordinal(d.toordinal() + 1)
+    for sym, base in (("IWM", 200.0), ("SPY", 500.0)):
+        rows = [
+            f"{day},{base + i},{base + i + 1},{base + i - 1},{base + i + 0.5},{1000 + i}"
+            for i, day in enumerate(days)
+        ]
+        (folder / f"{sym}.csv").write_text("Date,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n")
+    source = ReplaySource.open([folder], as_of=days[40], speed=50.0)
+    app = BreakoutMonitorApp(settings_for(tmp_path, symbols=("IWM", "SPY")), source)
+
+    def shown_day() -> date | None:
+        snap = app.main.snapshot
+        q = snap.symbols["IWM"].quote if snap is not None else None
+        return q.trading_day if q is not None else None
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: shown_day() == days[40])
+        await wait_for(pilot, lambda: shown_day() == days[-1])  # played to the end...
+        await pilot.pause()
+        assert f"{200.0 + 79 + 0.5:,.2f}" in screen_text(app)
+        assert "nothing scheduled" in screen_text(app)  # ...and then at rest

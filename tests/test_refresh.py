@@ -115,3 +115,16 @@ async def test_a_crashing_source_does_not_end_the_loop() -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_quotes_are_polled_whenever_the_source_says_so_even_when_closed() -> None:
+    # A replay plays its bars although the market it replays is closed.
+    from services.models import MarketSession
+
+    src, loop, _seen = make(poll=0.01)
+    src.session = MarketSession.CLOSED
+    task = asyncio.create_task(loop.run())
+    try:
+        await until(lambda: len(src.quote_calls) >= 4)
+    finally:
+        task.cancel()

@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -319,6 +320,9 @@ class YahooSource:
         import yfinance.base
         import yfinance.data
 
+        # yfinance trips pandas' deprecation warnings on every request (nothing a user can act on),
+        # and its import installs a filter that shows them: ours goes in front, after that import.
+        warnings.filterwarnings("ignore", module=r"yfinance(\..*)?$")
         if self._cache_dir is None:
             self._tmp_dir = tempfile.mkdtemp(prefix="breakout-monitor-yf-")
             yf_dir = Path(self._tmp_dir)
