@@ -314,13 +314,19 @@ class Monitor:
 
     # ------------------------------------------------------------------ quotes
     async def refresh_quotes(self) -> CycleOutcome:
+        """Fetch the latest quotes. When a symbol's quotes move on to a new trading day, the day that
+        closed takes its final bar from the source's history: the last live quote seen of it may
+        not have been the close."""
         symbols = self._active()
         result = await self.source.quotes(symbols)
         now = self.clock()
+        rolled = False
         for sym, q in result.quotes.items():
             st = self._state.get(sym)
             if st is None:
                 continue
+            if st.quote is not None and not st.from_cache and q.trading_day > st.quote.trading_day:
+                rolled = True
             q = reconcile_quote(q, st.daily)
             st.quote, st.quote_at, st.from_cache, st.error = q, now, False, None
             path = result.intraday.get(sym)
@@ -343,7 +349,13 @@ class Monitor:
                 store.prune(Interval.MINUTE_5, keep_from)
 
             await self._store_call(save)
-        return CycleOutcome(frozenset(result.quotes), dict(result.errors))
+        outcome = CycleOutcome(frozenset(result.quotes), dict(result.errors))
+        if rolled:
+            outcome = outcome.merge(await self.load_history())
+            for st in self._state.values():  # the previous close is now the final one
+                if st.quote is not None and not st.from_cache:
+                    st.quote = reconcile_quote(st.quote, st.daily)
+        return outcome
 
     @staticmethod
     def _merge_session_bar(st: _SymbolState, q: Quote) -> None:

@@ -8,7 +8,7 @@ import pytest
 from fakes.scripted_source import ScriptedSource, daily_series
 
 from services.breakout import BreakoutRules, BreakoutState
-from services.models import ErrorKind, MarketSession, Quote
+from services.models import ErrorKind, Interval, MarketSession, Quote
 from services.monitor import Monitor, reconcile_quote
 
 NOW = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # 11:00 in New York
@@ -162,3 +162,26 @@ async def test_breakout_state_follows_a_refetched_history_with_the_same_length()
     await m.load_history()
     after = m.snapshot().breakout
     assert after is not None and after.state is BreakoutState.BREAKOUT and after.closes_above == 1
+
+
+async def test_the_demo_day_rolls_over_into_the_daily_history() -> None:
+    from services.sources.demo import DemoSource
+
+    demo = DemoSource("breakout", today=TODAY)
+    m = Monitor(demo, symbols=["IWM", "SPY"], rules=BreakoutRules(), clock=lambda: NOW)
+    await m.load_history()
+    before = len(m.snapshot().symbols["IWM"].daily)
+    await m.refresh_quotes()  # 09:31 of the first live day: today's bar is added, provisional
+    assert len(m.snapshot().symbols["IWM"].daily) == before + 1 and m.snapshot().symbols["IWM"].provisional
+    demo.advance(389)  # to the 16:00 close
+    await m.refresh_quotes()  # the next call opens the next weekday
+    await m.compute()
+    snap = m.snapshot()
+    iwm = snap.symbols["IWM"]
+    assert iwm.quote is not None and iwm.quote.trading_day == date(2026, 11, 25)
+    assert len(iwm.daily) == before + 2
+    # The closed day in the monitor is exactly the bar the demo now reports in its history.
+    closed = (await demo.history(["IWM"], Interval.DAILY)).bars["IWM"][-1]
+    assert closed.day == TODAY and iwm.daily[-2] == closed
+    assert iwm.quote.prev_close == closed.close
+    assert iwm.indicators is not None and iwm.indicators.as_of == date(2026, 11, 25)
