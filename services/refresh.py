@@ -97,10 +97,6 @@ class RefreshLoop:
         self._wake.set()
         self._emit()
 
-    def toggle_pause(self) -> bool:
-        self.set_paused(not self.paused)
-        return self.paused
-
     # ------------------------------------------------------------------ the loop
     def _emit(self) -> None:
         rpm = self._requests_per_minute() if self._requests_per_minute is not None else None

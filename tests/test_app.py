@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fakes.scripted_source import ScriptedSource, daily_series
 from textual.command import CommandPalette
+from textual.widgets import ContentSwitcher
 from uitools import screen_text, settings_for, wait_for
 
 from services.market_hours import NEW_YORK
@@ -118,7 +119,7 @@ async def test_palette_dashboard_and_quit_keys(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: app.screen is app.main)
         await pilot.press("1")
         await pilot.pause()
-        assert app.main.query_one("#views").current == "dashboard"  # type: ignore[attr-defined]
+        assert app.main.query_one("#views", ContentSwitcher).current == "dashboard"
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0

@@ -9,6 +9,7 @@ from typing import ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widgets import ContentSwitcher
 
 from services.sources.base import MarketDataSource
 from tui.config import Settings
@@ -60,7 +61,7 @@ class BreakoutMonitorApp(App[int]):
     def action_show_view(self, view: str) -> None:
         if self.screen is not self.main:
             self.pop_screen()
-        self.main.query_one("#views").current = view  # type: ignore[attr-defined]
+        self.main.query_one("#views", ContentSwitcher).current = view
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
