@@ -25,7 +25,7 @@ def status_content(st: FeedStatus | None) -> Content:
         cadence = (st.next_refresh - st.last_update).total_seconds()
     if cadence is not None and 0 < cadence < FAST_CADENCE_S and not st.paused and st.last_update is not None:
         # To the minute: a clock to the second would repaint the bar at every tick.
-        every = f"{cadence:.0f}" if cadence >= 2 else f"{cadence:.1f}"
+        every = f"{cadence:.1f}".rstrip("0").rstrip(".")  # "1", "0.5", "2.5"
         parts += ["  ", (f"live, every {every} s", "$text-muted"), ("  updated ", "$text-muted")]
         parts += [st.last_update.astimezone().strftime("%H:%M")]
     else:
