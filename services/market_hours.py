@@ -35,10 +35,6 @@ class RegularSession:
         # After-hours last four hours, also after an early (13:00) close.
         return self.close + AFTER_HOURS_LENGTH
 
-    @property
-    def early_close(self) -> bool:
-        return self.close.astimezone(NEW_YORK).time() < time(16, 0)
-
 
 class MarketHours:
     """Answers "which session is it?" and "when is the next open/close?" for one exchange."""
@@ -61,18 +57,6 @@ class MarketHours:
             for day, o, c in zip(cal.schedule.index, cal.opens, cal.closes, strict=True)
         }
         return cls(sessions, exchange)
-
-    @property
-    def first_day(self) -> date:
-        return self._days[0]
-
-    @property
-    def last_day(self) -> date:
-        return self._days[-1]
-
-    def is_trading_day(self, d: date) -> bool:
-        i = bisect_left(self._days, d)
-        return i < len(self._days) and self._days[i] == d
 
     def session_of_day(self, d: date) -> RegularSession | None:
         i = bisect_left(self._days, d)
@@ -97,30 +81,6 @@ class MarketHours:
         if now < s.close:
             return MarketSession.REGULAR
         return MarketSession.POST
-
-    def trading_day_at(self, now: datetime) -> date:
-        """The session date a price struck at `now` belongs to: today while the day's extended window is
-        open, otherwise the last trading day that has closed."""
-        s = self._around(now)
-        if s is not None:
-            return s.day
-        last = self.last_close(now)
-        return last.astimezone(NEW_YORK).date() if last is not None else now.astimezone(NEW_YORK).date()
-
-    def next_open(self, now: datetime) -> datetime | None:
-        """The next regular-session open strictly after `now` (None beyond the calendar's end)."""
-        i = bisect_left(self._days, now.astimezone(NEW_YORK).date())
-        for s in self._sessions[i : i + 10]:
-            if s.open > now:
-                return s.open
-        return None
-
-    def next_close(self, now: datetime) -> datetime | None:
-        i = bisect_left(self._days, now.astimezone(NEW_YORK).date())
-        for s in self._sessions[i : i + 10]:
-            if s.close > now:
-                return s.close
-        return None
 
     def last_close(self, now: datetime) -> datetime | None:
         """The most recent regular-session close at or before `now`."""

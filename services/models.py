@@ -13,7 +13,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 
 class Interval(enum.StrEnum):
@@ -320,13 +320,3 @@ class QuoteResult:
     quotes: dict[str, Quote]
     intraday: dict[str, BarSeries]
     errors: dict[str, SymbolError]
-
-
-def trading_days_back(d: date, n: int) -> date:
-    """`d` minus `n` weekdays (a calendar-free approximation used only to size requests)."""
-    out = d
-    while n > 0:
-        out -= timedelta(days=1)
-        if out.weekday() < 5:
-            n -= 1
-    return out

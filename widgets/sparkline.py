@@ -80,10 +80,6 @@ class TextSparkline(Widget):
         self._values: tuple[float, ...] = ()
         self._capacity: int | None = None
 
-    @property
-    def values(self) -> tuple[float, ...]:
-        return self._values
-
     def set_values(self, values: Sequence[float], capacity: int | None = None) -> bool:
         """Draw `values` (on a timeline of `capacity` slots when given); False when nothing changed."""
         new = tuple(values)

@@ -42,11 +42,10 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,q", "close", "Close help", id="help.close"),
     ]
 
-    def __init__(self, keys: Sequence[tuple[str, str, str]], footnote: str = "") -> None:
+    def __init__(self, keys: Sequence[tuple[str, str, str]]) -> None:
         """`keys`: (key as shown, binding id, short description) of every active binding."""
         super().__init__()
         self.keys = list(keys)
-        self.footnote = footnote
 
     def compose(self) -> ComposeResult:
         lines = []
@@ -55,8 +54,6 @@ class HelpScreen(ModalScreen[None]):
             lines.append(Content.assemble((f"{key:>8}", "bold $accent"), "   ", words))
         lines.append(Content(""))
         lines.append(Content.assemble(("escape, ? or q closes this help.", "$text-muted")))
-        if self.footnote:
-            lines.append(Content.assemble((self.footnote, "$text-muted")))
         with VerticalScroll() as scroll:
             scroll.border_title = "Keys"
             yield Static(Content("\n").join(lines), id="help-text")
