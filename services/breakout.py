@@ -41,6 +41,35 @@ class BreakoutRules:
     testing_band_pct: float = 1.0
     confirm_closes: int = 3
     fail_buffer_pct: float = 0.0
+    etf: str = "IWM"
+    """The ETF that tracks the watched index: its prices are shown beside the level and targets, and the
+    engine runs on it (levels mapped) when the index is missing or stale."""
+    iwm_per_rut: float = 0.0990
+    """ETF price per index point when the two have no common close (IWM/^RUT, Sep 2025 - Mar 2026)."""
+    market: str = "SPY"
+    """The large-cap series that validates the breakout (the S&P 500 ETF)."""
+    yields: str = "^TNX"
+    """The 10-year Treasury yield, in percent."""
+    rsi_bull_low: float = 50.0
+    rsi_bull_high: float = 70.0
+    """RSI 14 from `rsi_bull_low` up to (not including) `rsi_bull_high` is bullish; above, overbought."""
+    market_return_sessions: int = 20
+    """The S&P validation: SPY above its SMA 50 and its return over this many sessions positive."""
+    rs_sma: int = 50
+    """Relative strength: the IWM/SPY ratio above its own SMA of this many sessions."""
+    volume_sessions: int = 50
+    """Breakout-day ETF volume is compared with its average over this many sessions before."""
+    yield_spike_bp: float = 25.0
+    yield_window: int = 20
+    """A yield spike: ^TNX up at least `yield_spike_bp` basis points over `yield_window` sessions."""
+    drawdown_warn_pct: float = 10.0
+    drawdown_alarm_pct: float = 20.0
+    high_window: int = 252
+    """Drawdowns are measured from the highest close of this many sessions (52 weeks)."""
+    bull_trap_sessions: int = 10
+    """A failure within this many sessions of the breakout is called a bull trap."""
+    range_years: float = 5.0
+    """The consolidation range: high and low of the daily closes over this many trailing years."""
 
     @property
     def band_floor(self) -> float:

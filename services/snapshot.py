@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.breakout import BreakoutAssessment
+from services.engine import BreakoutReport
 from services.indicators import IndicatorReadout
 from services.market_hours import AFTER_HOURS_LENGTH, NEW_YORK
 from services.models import BarSeries, MarketSession, Quote, SourceKind, SymbolError
@@ -117,6 +118,8 @@ class Snapshot:
     """Why there is no assessment, or what it is based on."""
     proxy: tuple[str, float] | None = None
     """(ETF, ETF price per index point), to show the level and targets in the ETF's price."""
+    report: BreakoutReport | None = None
+    """The engine's checklist, risks, range and verdict (None until the engine has run)."""
 
     def has_any_data(self) -> bool:
         return any(s.quote is not None or len(s.daily) > 0 for s in self.symbols.values())
@@ -135,5 +138,6 @@ class Snapshot:
                 "state": b.state.value if b and b.state else None,
                 "distance_pct": _r(b.close_distance_pct) if b else None,
                 "targets": list(b.rules.targets) if b else [],
+                **(self.report.as_json() if self.report is not None else {}),
             },
         }

@@ -111,7 +111,8 @@ def test_status_json_on_replay_field_by_field(
     assert rut["last"] == 2580.0 and rut["volume"] == 0
     for sym in ("^GSPC", "^TNX", "^VIX"):  # not in the files: nulls, and still exit code 0
         assert doc["symbols"][sym]["last"] is None and doc["symbols"][sym]["indicators"]["rsi_14"] is None
-    assert doc["breakout"] == {
+    b = doc["breakout"]
+    assert {k: b[k] for k in ("symbol", "level", "close", "state", "distance_pct", "targets")} == {
         "symbol": "^RUT",
         "level": 2565.0,
         "close": 2580.0,
@@ -119,6 +120,16 @@ def test_status_json_on_replay_field_by_field(
         "distance_pct": pytest.approx((2580 / 2565 - 1) * 100, abs=5e-7),
         "targets": [2600.0, 3000.0],
     }
+    assert b["watched_symbol"] == "^RUT" and b["watched_note"] is None
+    assert b["checklist"][0] == {
+        "name": "close_above_level",
+        "label": "^RUT above 2,565.00",
+        "passed": True,
+        "value": "close 2,580.00 (+0.58 %)",
+        "flag": None,
+    }
+    assert len(b["checklist"]) == 7 and b["checks_total"] == 7
+    assert b["verdict"].startswith("BREAKOUT, not yet confirmed (2 of 3 closes)")
 
 
 def test_status_text_and_exit_code_one_without_any_data(replay_dir, cfg: Path, capsys) -> None:

@@ -79,14 +79,32 @@ async def test_unknown_symbols_are_reported_and_no_longer_asked_for() -> None:
     assert "NOPE" not in src.quote_calls[-1]
 
 
-async def test_missing_breakout_series_says_why() -> None:
+async def test_missing_index_runs_the_engine_on_the_etf_with_mapped_levels_and_says_so() -> None:
     src = source()
     src.history_errors["^RUT"] = ErrorKind.TIMEOUT
     del src.prices["^RUT"]
     m = Monitor(src, symbols=["IWM"], rules=BreakoutRules(), clock=lambda: NOW)
     await refreshed(m)
     snap = m.snapshot()
-    assert snap.breakout is not None and snap.breakout.state is None
+    b = snap.breakout
+    assert b is not None and b.state is not None and b.rules.symbol == "IWM"
+    # No common ^RUT/IWM close at all: the configured ratio maps the level and the targets.
+    assert b.rules.level == pytest.approx(2565 * 0.0990)
+    assert b.rules.targets == pytest.approx((2600 * 0.0990, 3000 * 0.0990))
+    assert snap.breakout_note is not None
+    assert snap.breakout_note.startswith("^RUT missing: engine on IWM")
+    assert snap.report is not None and snap.report.watched.note == snap.breakout_note
+
+
+async def test_no_data_for_index_or_etf_says_why() -> None:
+    src = source()
+    for sym in ("^RUT", "IWM"):
+        src.history_errors[sym] = ErrorKind.TIMEOUT
+        del src.prices[sym]
+    m = Monitor(src, symbols=["SPY"], rules=BreakoutRules(), clock=lambda: NOW)
+    await refreshed(m)
+    snap = m.snapshot()
+    assert snap.breakout is None or snap.breakout.state is None
     assert snap.breakout_note is not None and "^RUT" in snap.breakout_note
 
 
@@ -160,6 +178,7 @@ async def test_breakout_state_follows_a_refetched_history_with_the_same_length()
         "^RUT", [2400.0] * 250 + [2560.0, 2566.0, 2500.0, 2575.0], date(2026, 11, 23)
     )
     await m.load_history()
+    await m.compute()
     after = m.snapshot().breakout
     assert after is not None and after.state is BreakoutState.BREAKOUT and after.closes_above == 1
 

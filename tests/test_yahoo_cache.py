@@ -140,7 +140,10 @@ class App:
         store = BarStore.in_dir(self.cache_dir)
         self.sources.append(source)
         self.stores.append(store)
-        return Monitor(source, symbols=["IWM", "SPY"], rules=BreakoutRules(), store=store, clock=self.clock)
+        # The yield series is pointed at one already fetched, so the requests counted here are exactly
+        # those of IWM, SPY and ^RUT.
+        rules = BreakoutRules(yields="SPY")
+        return Monitor(source, symbols=["IWM", "SPY"], rules=rules, store=store, clock=self.clock)
 
     async def stop(self) -> None:
         for source in self.sources:
