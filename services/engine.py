@@ -455,6 +455,8 @@ class EngineInputs:
     market_readout: ind.IndicatorReadout | None = None
     index: BarSeries | None = None
     yields: BarSeries | None = None
+    index_symbol: str = "^RUT"
+    """The configured index (the watched series may be its ETF when the index is missing)."""
 
 
 def checklist(
@@ -469,13 +471,13 @@ def checklist(
     checks.append(
         Check(
             "close_above_level",
-            f"{sym} above {level:,.2f}",
+            f"{sym} above {_lv(level)}",
             reference >= level,
-            f"{what} {reference:,.2f} ({ind_pct(_pct(reference, level))})",
+            f"{what} {reference:,.2f} {ind_pct(_pct(reference, level))}",
         )
     )
     if r is None or r.rsi_14 is None:
-        checks.append(Check("rsi_bullish", "RSI 14 in 50-70", None, "n/a"))
+        checks.append(Check("rsi_bullish", "RSI 14 in 50-70", None, "n/a: short history"))
     else:
         rsi = r.rsi_14
         ok = rules.rsi_bull_low <= rsi < rules.rsi_bull_high
@@ -485,42 +487,47 @@ def checklist(
                 "rsi_bullish",
                 f"RSI 14 in {rules.rsi_bull_low:g}-{rules.rsi_bull_high:g}",
                 ok,
-                f"RSI {ind.rsi_shown(rsi, 1)}",
+                f"{ind.rsi_shown(rsi, 1)}",
                 flag,
             )
         )
     if r is None or r.sma_50 is None:
-        checks.append(Check("above_sma_50", "close above SMA 50", None, "n/a"))
+        checks.append(Check("above_sma_50", "above SMA 50", None, "n/a: short history"))
     else:
         checks.append(
             Check(
                 "above_sma_50",
-                "close above SMA 50",
+                "above SMA 50",
                 r.close > r.sma_50,
-                f"SMA 50 {r.sma_50:,.2f} ({ind_pct(_pct(r.close, r.sma_50))})",
+                f"{r.sma_50:,.2f} {ind_pct(_pct(r.close, r.sma_50))}",
             )
         )
     if r is None or r.macd is None or r.macd_signal is None:
-        checks.append(Check("macd_bullish", "MACD above signal", None, "n/a"))
+        checks.append(Check("macd_bullish", "MACD > signal", None, "n/a: short history"))
     else:
         cross = r.last_cross
         when = ""
         if cross is not None and cross.bullish:
-            when = f", bullish cross {cross.day.isoformat()}"
+            when = f", bull cross {cross.day.isoformat()}"
         elif cross is not None:
-            when = f", bearish cross {cross.day.isoformat()}"
+            when = f", bear cross {cross.day.isoformat()}"
         checks.append(
             Check(
                 "macd_bullish",
-                "MACD above signal",
+                "MACD > signal",
                 r.macd > r.macd_signal,
-                f"{r.macd:+.2f} vs {r.macd_signal:+.2f}{when}",
+                f"{r.macd:+.2f}/{r.macd_signal:+.2f}{when}",
             )
         )
     checks.append(_market_check(inputs, rules))
     checks.append(_relative_strength_check(inputs, rules))
     checks.append(_volume_check(inputs, rules, timeline))
     return checks
+
+
+def _lv(x: float) -> str:
+    """A level as people say it: 2,565 for the index, 253.94 for the ETF."""
+    return f"{x:,.0f}" if x >= 1000 else f"{x:,.2f}"
 
 
 def ind_pct(p: float) -> str:
@@ -531,23 +538,25 @@ def _market_check(inputs: EngineInputs, rules: BreakoutRules) -> Check:
     m, mr = inputs.market, inputs.market_readout
     n = rules.market_return_sessions
     label = "S&P confirms"
-    if not m or mr is None or mr.sma_50 is None or len(m) <= n:
-        return Check("sp_confirming", label, None, "n/a")
+    if not m:
+        return Check("sp_confirming", label, None, f"n/a: no {rules.market} close that day")
+    if mr is None or mr.sma_50 is None or len(m) <= n:
+        return Check("sp_confirming", label, None, f"n/a: short {rules.market} history")
     ret = _pct(m.close[-1], m.close[-1 - n])
     above = m.close[-1] > mr.sma_50
     return Check(
         "sp_confirming",
         label,
         above and ret > 0,
-        f"{m.symbol} {'above' if above else 'below'} SMA 50, {ret:+.2f} % in {n} sessions",
+        f"{m.symbol} {'>' if above else '<'} SMA 50, {ret:+.2f} % in {n}d",
     )
 
 
 def _relative_strength_check(inputs: EngineInputs, rules: BreakoutRules) -> Check:
     etf, m = inputs.etf, inputs.market
-    label = "small caps lead"
+    label = f"{rules.etf}/{rules.market} > SMA {rules.rs_sma}"
     if not etf or not m:
-        return Check("relative_strength", label, None, "n/a")
+        return Check("relative_strength", label, None, f"n/a: no {rules.etf}/{rules.market} close that day")
     ratio = _aligned_ratio(etf, m)
     sma = _sma(ratio, rules.rs_sma)
     if sma is None:
@@ -556,19 +565,19 @@ def _relative_strength_check(inputs: EngineInputs, rules: BreakoutRules) -> Chec
         "relative_strength",
         label,
         ratio[-1] > sma,
-        f"{etf.symbol}/{m.symbol} {ratio[-1]:.4f} vs SMA {rules.rs_sma} {sma:.4f}",
+        f"{ratio[-1]:.4f} vs {sma:.4f}",
     )
 
 
 def _volume_check(inputs: EngineInputs, rules: BreakoutRules, timeline: Timeline) -> Check:
     etf = inputs.etf
-    label = "breakout-day volume"
+    label = "breakout volume"
     n = rules.volume_sessions
     if timeline.episode_start is None:
         return Check("breakout_volume", label, None, "no breakout yet")
     day = timeline.days[timeline.episode_start]
     if not etf:
-        return Check("breakout_volume", label, None, "n/a")
+        return Check("breakout_volume", label, None, f"n/a: no {rules.etf} close that day")
     i = bisect_left(etf.ts, int(inputs.watched.ts[timeline.episode_start]))
     if i >= len(etf) or ts_day(etf.ts[i]) != day or i < n:
         return Check("breakout_volume", label, None, f"n/a for {day.isoformat()}")
@@ -578,7 +587,7 @@ def _volume_check(inputs: EngineInputs, rules: BreakoutRules, timeline: Timeline
         return Check("breakout_volume", label, None, f"no {etf.symbol} volume")
     x = vol / avg
     return Check(
-        "breakout_volume", label, x >= 1.0, f"{etf.symbol} {day.isoformat()} {x:.2f}x its {n}-day average"
+        "breakout_volume", label, x >= 1.0, f"{x:.2f}x {n}d avg ({etf.symbol} {day.isoformat()})"
     )
 
 
@@ -587,7 +596,9 @@ def risks(inputs: EngineInputs, rules: BreakoutRules, timeline: Timeline) -> lis
     y = inputs.yields
     n = rules.yield_window
     if not y or len(y) <= n:
-        out.append(Risk("yield_spike", "10-year yield spike", RiskLevel.UNKNOWN, "n/a"))
+        out.append(
+            Risk("yield_spike", "10-year yield spike", RiskLevel.UNKNOWN, f"n/a: no {rules.yields} data")
+        )
     else:
         bp = (y.close[-1] - y.close[-1 - n]) * 100.0
         lvl = RiskLevel.WARNING if bp >= rules.yield_spike_bp else RiskLevel.CLEAR
@@ -600,12 +611,10 @@ def risks(inputs: EngineInputs, rules: BreakoutRules, timeline: Timeline) -> lis
                 f"yields {bp:+.0f} bp in {n} days",
             )
         )
-    for s in (inputs.index, inputs.etf):
-        if s is None:
-            continue
-        name = f"drawdown_{s.symbol.lstrip('^').lower()}"
+    for sym, s in ((inputs.index_symbol, inputs.index), (rules.etf, inputs.etf)):
+        name = f"drawdown_{sym.lstrip('^').lower()}"
         if not s:
-            out.append(Risk(name, f"{s.symbol} drawdown", RiskLevel.UNKNOWN, "n/a"))
+            out.append(Risk(name, f"{sym} drawdown", RiskLevel.UNKNOWN, f"n/a: no {sym} close that day"))
             continue
         hi = max(s.close[-rules.high_window :])
         dd = (1.0 - s.close[-1] / hi) * 100.0
@@ -710,6 +719,15 @@ def verdict(b: BreakoutAssessment, checks: Sequence[Check], risk_list: Iterable[
     return text
 
 
+def aligned(series: BarSeries | None, watched: BarSeries) -> BarSeries | None:
+    """`series` cut at the watched series' last day, and only if it has a bar that day: a check must
+    never mix today's ^RUT with last year's SPY (replays of files with different ends do that)."""
+    if not series or not watched:
+        return None
+    cut = series.until(watched.ts[-1] + 86399)
+    return cut if cut and ts_day(cut.ts[-1]) == ts_day(watched.ts[-1]) else None
+
+
 def build_report(
     inputs: EngineInputs,
     watched: Watched,
@@ -717,7 +735,18 @@ def build_report(
     timeline: Timeline,
 ) -> BreakoutReport:
     """Assemble the report. `assessment` and `timeline` are on completed closes; the reference price
-    for "close above the level" is the live price while the session is open."""
+    for "close above the level" is the live price while the session is open. The other series count
+    only where they have a bar on the watched series' last day."""
+    w = inputs.watched
+    inputs = replace(
+        inputs,
+        etf=aligned(inputs.etf, w),
+        market=aligned(inputs.market, w),
+        index=aligned(inputs.index, w),
+        yields=aligned(inputs.yields, w),
+    )
+    if inputs.market is None:
+        inputs = replace(inputs, market_readout=None)
     rules = watched.rules
     ref = assessment.reference_price
     checks = checklist(inputs, rules, ref, assessment.live_price is not None, timeline) if ref else []

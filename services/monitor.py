@@ -479,9 +479,14 @@ class Monitor:
             market_readout=self._readout(r.market),
             index=self._state[r.symbol].daily,
             yields=self._state[r.yields].daily,
+            index_symbol=r.symbol,
         )
         report = engine.build_report(inputs, watched, assessment, cache.timeline)
         return report, assessment, watched.note
+
+    def timeline_events(self) -> list[engine.BreakoutEvent]:
+        """Every event of the engine's run over the completed closes, oldest first."""
+        return list(self._engine.timeline.events) if self._engine is not None else []
 
     def _readout(self, sym: str) -> ind.IndicatorReadout | None:
         st = self._state[sym]

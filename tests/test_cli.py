@@ -123,9 +123,9 @@ def test_status_json_on_replay_field_by_field(
     assert b["watched_symbol"] == "^RUT" and b["watched_note"] is None
     assert b["checklist"][0] == {
         "name": "close_above_level",
-        "label": "^RUT above 2,565.00",
+        "label": "^RUT above 2,565",
         "passed": True,
-        "value": "close 2,580.00 (+0.58 %)",
+        "value": "close 2,580.00 +0.58 %",
         "flag": None,
     }
     assert len(b["checklist"]) == 7 and b["checks_total"] == 7

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tui.cli import parse
 from tui.config import ConfigError, Settings, load_settings
 
 
@@ -110,8 +111,75 @@ def test_every_option_can_be_set_on_the_command_line(tmp_path: Path) -> None:
     b = s.breakout
     assert (b.symbol, b.level, b.targets) == ("IWM", 250.0, (260.0, 300.0))
     assert (b.testing_band_pct, b.confirm_closes, b.fail_buffer_pct) == (2.0, 5, 0.5)
-    # ...and each option of the file has its flag:
+
+
+# A valid value for every key of the file: each is set with `--set` and must come out in the settings.
+SET_VALUES = {
+    "symbols": ('["IWM","QQQ"]', ("IWM", "QQQ")),
+    "refresh": ("30", 30.0),
+    "cache_dir": ("/tmp/c", Path("/tmp/c")),
+    "data_dir": ("/tmp/d", Path("/tmp/d")),
+    "log_dir": ("/tmp/l", Path("/tmp/l")),
+    "log_level": ("debug", "DEBUG"),
+    "digest_idle_minutes": ("15", 15.0),
+    "breakout.symbol": ("^RUT", "^RUT"),
+    "breakout.level": ("2500", 2500.0),
+    "breakout.targets": ("[2600, 2700]", (2600.0, 2700.0)),
+    "breakout.testing_band_pct": ("2", 2.0),
+    "breakout.confirm_closes": ("4", 4),
+    "breakout.fail_buffer_pct": ("0.5", 0.5),
+    "breakout.etf": ("IWM", "IWM"),
+    "breakout.iwm_per_rut": ("0.1", 0.1),
+    "breakout.market": ("VOO", "VOO"),
+    "breakout.yields": ("^TYX", "^TYX"),
+    "breakout.rsi_bull_low": ("45", 45.0),
+    "breakout.rsi_bull_high": ("75", 75.0),
+    "breakout.market_return_sessions": ("10", 10),
+    "breakout.rs_sma": ("30", 30),
+    "breakout.volume_sessions": ("20", 20),
+    "breakout.yield_spike_bp": ("30", 30.0),
+    "breakout.yield_window": ("15", 15),
+    "breakout.drawdown_warn_pct": ("8", 8.0),
+    "breakout.drawdown_alarm_pct": ("25", 25.0),
+    "breakout.high_window": ("200", 200),
+    "breakout.bull_trap_sessions": ("5", 5),
+    "breakout.range_years": ("3", 3.0),
+    "alerts.toast": ("false", False),
+    "alerts.bell": ("false", False),
+    "alerts.desktop": ("osc777", "osc777"),
+    "alerts.cooldown_s": ("60", 60.0),
+    "alerts.command": ('["notify-send", "breakout"]', ("notify-send", "breakout")),
+    "alerts.command_timeout_s": ("5", 5.0),
+}
+
+
+def test_every_key_of_the_file_can_be_set_with_set(tmp_path: Path) -> None:
     import tui.config as config
 
-    file_keys = set(config._TOP) | {f"breakout.{k}" for k in config._BREAKOUT}
-    assert file_keys <= set(config.CLI_FLAGS)
+    file_keys = set(config._TOP) | {f"{t}.{k}" for t, keys in config._TABLES.items() for k in keys}
+    assert file_keys == set(SET_VALUES)
+    argv = ["--config", str(write(tmp_path, ""))]
+    for key, (text, _) in SET_VALUES.items():
+        argv += ["--set", f"{key}={text}"]
+    s = parse(argv).settings
+    for key, (_, expected) in SET_VALUES.items():
+        table, _, leaf = key.rpartition(".")
+        holder = getattr(s, table) if table else s
+        assert getattr(holder, leaf) == expected, key
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("breakout.nope=1", "--set breakout.nope: unknown key"),
+        ("level", "--set level: expected KEY=VALUE"),
+        ("alerts.desktop=osc8", "--set alerts.desktop: expected one of osc9, osc777, both, off, got 'osc8'"),
+        ("alerts.command=notify-send", "--set alerts.command: expected an argument list"),
+        ("breakout.yield_window=0", "--set breakout.yield_window: 0 is out of range (1 to 1000)"),
+        ("breakout.drawdown_warn_pct=30", "breakout.drawdown_warn_pct: must be below drawdown_alarm_pct"),
+    ],
+)
+def test_bad_set_values_are_one_line_errors(tmp_path: Path, item: str, message: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse(["--config", str(write(tmp_path, "")), "--set", item])
+    assert message in str(exc.value) and "\n" not in str(exc.value)

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tui import __version__
-from tui.config import APP_NAME, ConfigError, Settings, load_settings
+from tui.config import APP_NAME, ConfigError, Settings, load_settings, parse_set
 from tui.logs import setup_logging
 
 if TYPE_CHECKING:
+    from services.engine import BreakoutEvent
     from services.snapshot import Snapshot
     from services.sources.base import MarketDataSource
 
@@ -107,16 +108,24 @@ def _source_options() -> argparse.ArgumentParser:
     opt.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     opt.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR (log file only)")
     opt.add_argument("--log-dir", metavar="DIR", help="log directory (default: the platform log dir)")
+    opt.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any config key, e.g. breakout.yield_spike_bp=30 or alerts.desktop=osc777 (repeatable)",
+    )
     return p
 
 
-def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser, argparse.ArgumentParser]:
     common = _source_options()
     run = _Parser(
         prog=APP_NAME,
         parents=[common],
         description="Full-screen monitor of the Russell 2000 breakout (RTY 2,565). "
-        "Other command: `breakout-monitor status` prints the same snapshot once.",
+        "Other commands: `breakout-monitor status` prints the same snapshot once; "
+        "`breakout-monitor events` prints the breakout timeline over the history.",
     )
     run.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     status = _Parser(
@@ -125,7 +134,17 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         description="Print the dashboard's snapshot once and exit (0 ok, 1 no data at all, 2 bad input).",
     )
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
-    return run, status
+    events = _Parser(
+        prog=f"{APP_NAME} events",
+        parents=[common],
+        description="Run the breakout engine over the history and print its timeline: state changes, "
+        "target hits, retests and risk flags, with the forward return 5, 20 and 60 sessions after each "
+        "breakout and confirmation (a backtest of the rule).",
+    )
+    events.add_argument("--from", dest="date_from", type=_iso_date, metavar="DATE", help="first date shown")
+    events.add_argument("--to", dest="date_to", type=_iso_date, metavar="DATE", help="last date shown")
+    events.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return run, status, events
 
 
 @dataclass(frozen=True)
@@ -136,10 +155,14 @@ class Invocation:
 
 
 def parse(argv: Sequence[str]) -> Invocation:
-    run, status = build_parsers()
+    run, status, events = build_parsers()
     argv = list(argv)
     if argv and argv[0] == "status":
         command, args = "status", status.parse_args(argv[1:])
+    elif argv and argv[0] == "events":
+        command, args = "events", events.parse_args(argv[1:])
+        if args.date_from and args.date_to and args.date_from > args.date_to:
+            raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
     else:
         command, args = "run", run.parse_args(argv)
     if args.replay is None and (args.as_of is not None or args.speed is not None):
@@ -160,6 +183,10 @@ def parse(argv: Sequence[str]) -> Invocation:
         "breakout.fail_buffer_pct": args.fail_buffer_pct,
         "use_cache": not args.no_cache,
     }
+    for item in args.set:
+        key, value = parse_set(item)
+        if overrides.get(key) is None:  # a dedicated flag wins over --set
+            overrides[key] = value
     settings = load_settings(args.config, overrides)
     return Invocation(command, settings, args)
 
@@ -208,7 +235,13 @@ def replay_as_of(source: MarketDataSource) -> Callable[[], datetime | None] | No
 
 
 async def collect_snapshot(settings: Settings, source: MarketDataSource) -> Snapshot:
-    """One full refresh (history, quotes, indicators), as the dashboard's first cycle does."""
+    """One full refresh (history, quotes, indicators, engine), as the dashboard's first cycle does."""
+    snapshot, _events = await collect(settings, source)
+    return snapshot
+
+
+async def collect(settings: Settings, source: MarketDataSource) -> tuple[Snapshot, list[BreakoutEvent]]:
+    """One full refresh; returns the snapshot and the engine's whole timeline of events."""
     from services.cache import BarStore
     from services.models import SourceKind
     from services.monitor import Monitor
@@ -227,7 +260,7 @@ async def collect_snapshot(settings: Settings, source: MarketDataSource) -> Snap
         await monitor.load_history()
         await monitor.refresh_quotes()
         await monitor.compute()
-        return monitor.snapshot()
+        return monitor.snapshot(), monitor.timeline_events()
     finally:
         await source.aclose()
         if store is not None:
@@ -246,6 +279,20 @@ def run_status(inv: Invocation) -> int:
     return 0 if snapshot.has_any_data() else 1
 
 
+def run_events(inv: Invocation) -> int:
+    source = open_source(inv)
+    snapshot, events = asyncio.run(collect(inv.settings, source))
+    lo, hi = inv.args.date_from, inv.args.date_to
+    shown = [e for e in events if (lo is None or e.day >= lo) and (hi is None or e.day <= hi)]
+    if inv.args.json:
+        print(json.dumps([e.as_json() for e in shown], indent=2))
+    else:
+        from tui.status_text import render_events
+
+        print(render_events(shown, snapshot))
+    return 0 if snapshot.breakout is not None and snapshot.breakout.state is not None else 1
+
+
 def run_app(inv: Invocation) -> int:
     source = open_source(inv)
     from tui.app import BreakoutMonitorApp
@@ -262,6 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(inv.settings.log_dir, inv.settings.log_level)
         if inv.command == "status":
             return run_status(inv)
+        if inv.command == "events":
+            return run_events(inv)
         return run_app(inv)
     except (UsageError, ConfigError) as exc:
         print(f"{APP_NAME}: error: {exc}", file=sys.stderr)

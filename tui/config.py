@@ -13,6 +13,7 @@ from typing import Any
 
 import platformdirs
 
+from services.alerts import DESKTOP_MODES, AlertSettings
 from services.breakout import BreakoutRules
 
 APP_NAME = "breakout-monitor"
@@ -33,6 +34,11 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
+def default_data_dir() -> Path:
+    """User data that is not a cache (the event journal)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
 def default_log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
@@ -50,7 +56,12 @@ class Settings:
     use_cache: bool = True
     log_dir: Path = field(default_factory=default_log_dir)
     log_level: str = "INFO"
+    data_dir: Path = field(default_factory=default_data_dir)
+    """Where the event journal lives (user data: deleting the cache never loses it)."""
+    digest_idle_minutes: float = 60.0
+    """After this long without a key press or focus, coming back shows "while you were away"."""
     breakout: BreakoutRules = field(default_factory=BreakoutRules)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     config_path: Path | None = None
     """The file these settings were read from (None: defaults only)."""
 
@@ -100,6 +111,32 @@ def number_list(value: object, where: str, lo: float, hi: float) -> tuple[float,
     return out
 
 
+def boolean(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def choice(options: tuple[str, ...]) -> Callable[[object, str], str]:
+    def check(value: object, where: str) -> str:
+        if not isinstance(value, str) or value not in options:
+            raise ConfigError(f"{where}: expected one of {', '.join(options)}, got {value!r}")
+        return value
+
+    return check
+
+
+def argv(value: object, where: str) -> tuple[str, ...]:
+    """A command as an argument list: a shell string would invite quoting bugs and injection."""
+    if isinstance(value, str):
+        raise ConfigError(
+            f'{where}: expected an argument list such as ["notify-send", "breakout"], not a string'
+        )
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: expected a list of non-empty strings")
+    return tuple(value)
+
+
 def path(value: object, where: str) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: expected a path")
@@ -116,7 +153,9 @@ _TOP: dict[str, Callable[[object, str], object]] = {
     "symbols": symbol_list,
     "refresh": lambda v, w: number(v, w, 1.0, 3600.0),
     "cache_dir": path,
+    "data_dir": path,
     "log_dir": path,
+    "digest_idle_minutes": lambda v, w: number(v, w, 1.0, 100000.0),
     "log_level": log_level,
 }
 _BREAKOUT: dict[str, Callable[[object, str], object]] = {
@@ -126,7 +165,32 @@ _BREAKOUT: dict[str, Callable[[object, str], object]] = {
     "testing_band_pct": lambda v, w: number(v, w, 0.0, 50.0),
     "confirm_closes": lambda v, w: integer(v, w, 1, 100),
     "fail_buffer_pct": lambda v, w: number(v, w, 0.0, 50.0),
+    "etf": symbol,
+    "iwm_per_rut": lambda v, w: number(v, w, 1e-6, 1e6),
+    "market": symbol,
+    "yields": symbol,
+    "rsi_bull_low": lambda v, w: number(v, w, 0.0, 100.0),
+    "rsi_bull_high": lambda v, w: number(v, w, 0.0, 100.0),
+    "market_return_sessions": lambda v, w: integer(v, w, 1, 1000),
+    "rs_sma": lambda v, w: integer(v, w, 2, 1000),
+    "volume_sessions": lambda v, w: integer(v, w, 1, 1000),
+    "yield_spike_bp": lambda v, w: number(v, w, 0.1, 1000.0),
+    "yield_window": lambda v, w: integer(v, w, 1, 1000),
+    "drawdown_warn_pct": lambda v, w: number(v, w, 0.1, 99.0),
+    "drawdown_alarm_pct": lambda v, w: number(v, w, 0.1, 99.0),
+    "high_window": lambda v, w: integer(v, w, 2, 5000),
+    "bull_trap_sessions": lambda v, w: integer(v, w, 1, 1000),
+    "range_years": lambda v, w: number(v, w, 0.1, 50.0),
 }
+_ALERTS: dict[str, Callable[[object, str], object]] = {
+    "toast": boolean,
+    "bell": boolean,
+    "desktop": choice(DESKTOP_MODES),
+    "cooldown_s": lambda v, w: number(v, w, 0.0, 86400.0),
+    "command": argv,
+    "command_timeout_s": lambda v, w: number(v, w, 0.1, 600.0),
+}
+_TABLES: dict[str, dict[str, Callable[[object, str], object]]] = {"breakout": _BREAKOUT, "alerts": _ALERTS}
 
 
 def _suggest(key: str, known: Mapping[str, object]) -> str:
@@ -149,34 +213,59 @@ CLI_FLAGS = {
     "breakout.level": "--level",
     "breakout.targets": "--targets",
 }
+"""The dedicated flag of a key; every other key is set with `--set KEY=VALUE` (a TOML value)."""
 
 
 def _apply(settings: Settings, data: Mapping[str, Any], where: Callable[[str], str]) -> Settings:
     """Validate `data` (TOML-shaped) onto `settings`; `where(key)` names a key in error messages."""
     top: dict[str, Any] = {}
-    rules = settings.breakout
+    tables: dict[str, Any] = {"breakout": settings.breakout, "alerts": settings.alerts}
     for key, value in data.items():
-        if key == "breakout":
+        if key in _TABLES:
             if not isinstance(value, dict):
-                raise ConfigError(f"{where('breakout')}: must be a table ([breakout])")
+                raise ConfigError(f"{where(key)}: must be a table ([{key}])")
+            known = _TABLES[key]
             changes: dict[str, Any] = {}
-            for bkey, bvalue in value.items():
-                check = _BREAKOUT.get(bkey)
+            for tkey, tvalue in value.items():
+                check = known.get(tkey)
                 if check is None:
-                    raise ConfigError(f"{where('breakout.' + bkey)}: unknown key{_suggest(bkey, _BREAKOUT)}")
-                changes[bkey] = check(bvalue, where("breakout." + bkey))
-            rules = replace(rules, **changes)
+                    raise ConfigError(f"{where(key + '.' + tkey)}: unknown key{_suggest(tkey, known)}")
+                changes[tkey] = check(tvalue, where(key + "." + tkey))
+            tables[key] = replace(tables[key], **changes)
             continue
         check = _TOP.get(key)
         if check is None:
-            raise ConfigError(f"{where(key)}: unknown key{_suggest(key, {**_TOP, 'breakout': 0})}")
+            raise ConfigError(f"{where(key)}: unknown key{_suggest(key, {**_TOP, **_TABLES})}")
         top[key] = check(value, where(key))
+    rules: BreakoutRules = tables["breakout"]
     if rules.targets and rules.targets[0] <= rules.level:
         raise ConfigError(
             f"{where('breakout.targets')}: targets must be above the level ({rules.level:g}), got "
             + ", ".join(f"{t:g}" for t in rules.targets)
         )
-    return replace(settings, **top, breakout=rules)
+    if rules.rsi_bull_low >= rules.rsi_bull_high:
+        raise ConfigError(f"{where('breakout.rsi_bull_low')}: must be below rsi_bull_high")
+    if rules.drawdown_warn_pct >= rules.drawdown_alarm_pct:
+        raise ConfigError(f"{where('breakout.drawdown_warn_pct')}: must be below drawdown_alarm_pct")
+    return replace(settings, **top, breakout=rules, alerts=tables["alerts"])
+
+
+def parse_set(text: str) -> tuple[str, Any]:
+    """`--set breakout.yield_spike_bp=30` or `--set 'alerts.command=["notify-send","x"]'`: a key as in
+    the file and a TOML value (a bare word is taken as a string)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {text}: expected KEY=VALUE, e.g. breakout.yield_spike_bp=30")
+    table, _, leaf = key.rpartition(".")
+    known = _TABLES.get(table) if table else _TOP
+    if known is None or leaf not in known:
+        raise ConfigError(f"--set {key}: unknown key")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
 
 
 def load_settings(config_file: Path | None, overrides: Mapping[str, Any]) -> Settings:
@@ -202,10 +291,11 @@ def load_settings(config_file: Path | None, overrides: Mapping[str, Any]) -> Set
     for key, value in overrides.items():
         if value is None:
             continue
-        if key.startswith("breakout."):
-            nested.setdefault("breakout", {})[key.split(".", 1)[1]] = value
+        table, _, leaf = key.rpartition(".")
+        if table:
+            nested.setdefault(table, {})[leaf] = value
         else:
             nested[key] = value
     use_cache = nested.pop("use_cache", True)
-    settings = _apply(settings, nested, lambda key: CLI_FLAGS.get(key, key))
+    settings = _apply(settings, nested, lambda key: CLI_FLAGS.get(key, f"--set {key}"))
     return replace(settings, use_cache=bool(use_cache))

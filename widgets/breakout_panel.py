@@ -6,6 +6,7 @@ from textual.content import Content
 
 from services import formatting as fmt
 from services.breakout import BreakoutAssessment, BreakoutState
+from services.engine import BreakoutReport, RiskLevel
 from services.snapshot import Snapshot
 from widgets.text_block import TextBlock
 
@@ -24,12 +25,54 @@ STATE_MEANING = {
     BreakoutState.FAILED: ("bull trap: fell back below", "bull trap"),
 }
 WIDE = 40
-RECENT_CHANGES = 6
-BreakoutData = tuple[BreakoutAssessment | None, str | None, tuple[str, float] | None]
+RECENT_CHANGES = 3
+BreakoutData = tuple[BreakoutAssessment | None, str | None, tuple[str, float] | None, BreakoutReport | None]
+CHECK_MARK = {True: ("✓", "$success"), False: ("✗", "$error"), None: ("·", "$text-muted")}
+RISK_MARK = {
+    RiskLevel.CLEAR: ("ok", "$success"),
+    RiskLevel.WARNING: ("!!", "bold $warning"),
+    RiskLevel.ALARM: ("!!!", "bold $error"),
+    RiskLevel.UNKNOWN: ("·", "$text-muted"),
+}
+
+
+def report_lines(report: BreakoutReport, width: int) -> list[Content]:
+    """The checklist, the risks and the range."""
+    wide = width >= WIDE
+    lines: list[Content] = []
+    for c in report.checks:
+        mark, style = CHECK_MARK[c.passed]
+        label = c.label if wide else c.label[:13]
+        value = c.value + (f" ({c.flag})" if c.flag else "")
+        lines.append(
+            Content.assemble(
+                (mark, style), " ", (f"{label:<18}" if wide else f"{label:<14}"), (value, "$text-muted")
+            )
+        )
+    raised = [r for r in report.risks if r.raised]
+    if raised:
+        for r in raised:
+            mark, style = RISK_MARK[r.level]
+            lines.append(Content.assemble((f"{mark:<3}", style), " ", (f"{r.label}: ", "bold"), r.value))
+    else:
+        known = [r for r in report.risks if r.level is not RiskLevel.UNKNOWN]
+        lines.append(Content.assemble(("ok ", "$success"), f"no risk flags ({len(known)} watched)"))
+    rng = report.range
+    if rng is not None:
+        years = f"{rng.years:.0f}y" if rng.years >= 1 else f"{rng.years * 12:.0f}mo"
+        text = f"range {years} {rng.low:,.0f}-{rng.high:,.0f}, at {rng.position_pct:.0f} %"
+        if wide:
+            text += f"; suggested level {rng.suggested_level:,.0f}"
+        lines.append(Content.assemble((text, "$text-muted")))
+    return lines
 
 
 def breakout_lines(
-    b: BreakoutAssessment | None, note: str | None, proxy: tuple[str, float] | None, width: int
+    b: BreakoutAssessment | None,
+    note: str | None,
+    proxy: tuple[str, float] | None,
+    width: int,
+    report: BreakoutReport | None = None,
 ) -> list[Content]:
     """The panel's lines for a content area `width` columns wide."""
     if b is None or b.state is None or b.close is None:
@@ -41,6 +84,19 @@ def breakout_lines(
     lines.append(
         Content.assemble((f" {b.state.value.upper()} ", STATE_STYLE[b.state]), "  ", (meaning, "bold"))
     )
+    if report is not None:
+        passed = f"{report.passed} of {len(report.checks)} checks pass"
+        risk_words = [x.words for x in report.risks if x.raised]
+        lines.append(
+            Content.assemble(
+                (passed, "bold"),
+                ("; risk: " + ", ".join(risk_words), "bold $error")
+                if risk_words
+                else ("; no risk flags", ""),
+            )
+        )
+    if note:
+        lines.append(Content.assemble((note, "$warning")))
     if b.state_since is not None:
         since = f"since {b.state_since.isoformat()}"
         if wide:
@@ -92,6 +148,8 @@ def breakout_lines(
         sep, nd = (" / ", 2) if wide else ("/", 1)
         levels = sep.join(f"{x * ratio:,.{nd}f}" for x in (r.level, *r.targets))
         lines.append(Content.assemble((f"in {etf} ", "$text-muted"), levels))
+    if report is not None:
+        lines.extend(report_lines(report, width))
     recent = [c for c in reversed(b.changes) if c.from_state is not None][:RECENT_CHANGES]
     if recent:
         lines.append(Content.assemble(("recent changes", "$text-muted")))
@@ -119,15 +177,16 @@ class BreakoutPanel(TextBlock):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Breakout"
-        self._data: BreakoutData = (None, None, None)
+        self._data: BreakoutData = (None, None, None, None)
 
     def lines(self, width: int) -> list[Content]:
-        return breakout_lines(*self._data, width)
+        b, note, proxy, report = self._data
+        return breakout_lines(b, note, proxy, width, report)
 
     def show(self, snap: Snapshot) -> None:
         b = snap.breakout
         title = f"Breakout · {b.rules.symbol} vs {b.rules.level:,.0f}" if b is not None else "Breakout"
         if title != self.border_title:  # Textual repaints the whole panel on every assignment
             self.border_title = title
-        self._data = (b, snap.breakout_note, snap.proxy)
+        self._data = (b, snap.breakout_note, snap.proxy, snap.report)
         self.update_lines()
