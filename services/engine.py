@@ -260,7 +260,7 @@ def run_timeline(
                             close,
                             level,
                             risk=RiskKind.BULL_TRAP,
-                            detail=f"bull trap: {sym} back below {level:,.2f} {_sessions(n)} after "
+                            detail=f"bull trap: {sym} below {_lv(level)} {_sessions(n)} after "
                             f"the {days[episode_start].isoformat()} breakout",
                         )
                     )
@@ -586,9 +586,7 @@ def _volume_check(inputs: EngineInputs, rules: BreakoutRules, timeline: Timeline
     if avg <= 0 or vol <= 0:
         return Check("breakout_volume", label, None, f"no {etf.symbol} volume")
     x = vol / avg
-    return Check(
-        "breakout_volume", label, x >= 1.0, f"{x:.2f}x {n}d avg ({etf.symbol} {day.isoformat()})"
-    )
+    return Check("breakout_volume", label, x >= 1.0, f"{x:.2f}x {n}d avg ({etf.symbol} {day.isoformat()})")
 
 
 def risks(inputs: EngineInputs, rules: BreakoutRules, timeline: Timeline) -> list[Risk]:
@@ -607,7 +605,7 @@ def risks(inputs: EngineInputs, rules: BreakoutRules, timeline: Timeline) -> lis
                 "yield_spike",
                 "10-year yield spike",
                 lvl,
-                f"{y.symbol} {y.close[-1]:.2f} %, {bp:+.0f} bp in {n} sessions",
+                f"yields {bp:+.0f} bp in {n}d ({y.symbol} {y.close[-1]:.2f} %)",
                 f"yields {bp:+.0f} bp in {n} days",
             )
         )
@@ -630,7 +628,7 @@ def risks(inputs: EngineInputs, rules: BreakoutRules, timeline: Timeline) -> lis
                 name,
                 f"{s.symbol} drawdown",
                 lvl,
-                f"{dd:.1f} % below 52-week high {hi:,.2f}",
+                f"{s.symbol} {dd:.1f} % below 52w high {hi:,.2f}",
                 f"{s.symbol} {dd:.0f} % off its high",
             )
         )
@@ -643,13 +641,13 @@ def risks(inputs: EngineInputs, rules: BreakoutRules, timeline: Timeline) -> lis
         failed_at = fails[-1].day if fails else None
         traps = [e for e in timeline.events if e.risk is RiskKind.BULL_TRAP and e.day == failed_at]
         if traps:
-            trap, value, words = RiskLevel.ALARM, traps[-1].detail, "bull trap"
+            start = timeline.days[timeline.episode_start] if timeline.episode_start is not None else None
+            n = bisect_left(timeline.days, traps[-1].day) - (timeline.episode_start or 0)
+            value = f"bull trap: failed {_sessions(n)} after the breakout"
+            value += f" of {start:%b %d}" if start else ""
+            trap, words = RiskLevel.ALARM, "bull trap"
         else:
-            trap, value, words = (
-                RiskLevel.WARNING,
-                "failed breakout: back inside the range",
-                "failed breakout",
-            )
+            trap, value, words = RiskLevel.WARNING, "failed breakout: back below the level", "failed breakout"
     out.append(Risk("bull_trap", "bull trap", trap, value, words))
     return out
 

@@ -50,6 +50,12 @@ class BreakoutMonitorApp(App[int]):
     def on_mount(self) -> None:
         self.push_screen(self.main)
 
+    async def on_key(self) -> None:
+        await self.main.come_back()
+
+    async def on_app_focus(self) -> None:
+        await self.main.come_back()
+
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pause":

@@ -53,7 +53,7 @@ def report_lines(report: BreakoutReport, width: int) -> list[Content]:
     if raised:
         for r in raised:
             mark, style = RISK_MARK[r.level]
-            lines.append(Content.assemble((f"{mark:<3}", style), " ", (f"{r.label}: ", "bold"), r.value))
+            lines.append(Content.assemble((f"{mark:<3}", style), " ", (r.value, "bold")))
     else:
         known = [r for r in report.risks if r.level is not RiskLevel.UNKNOWN]
         lines.append(Content.assemble(("ok ", "$success"), f"no risk flags ({len(known)} watched)"))
@@ -86,15 +86,9 @@ def breakout_lines(
     )
     if report is not None:
         passed = f"{report.passed} of {len(report.checks)} checks pass"
-        risk_words = [x.words for x in report.risks if x.raised]
-        lines.append(
-            Content.assemble(
-                (passed, "bold"),
-                ("; risk: " + ", ".join(risk_words), "bold $error")
-                if risk_words
-                else ("; no risk flags", ""),
-            )
-        )
+        n_risks = sum(1 for x in report.risks if x.raised)
+        flags = f"; {n_risks} risk flag{'s' if n_risks != 1 else ''}" if n_risks else "; no risk flags"
+        lines.append(Content.assemble((passed, "bold"), (flags, "bold $error" if n_risks else "")))
     if note:
         lines.append(Content.assemble((note, "$warning")))
     if b.state_since is not None:

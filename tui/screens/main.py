@@ -14,15 +14,20 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer
 from textual.worker import Worker, WorkerState
 
+from services.alerts import Alert, AlertDispatcher
 from services.breakout import BreakoutRules
 from services.cache import BarStore, CacheError
+from services.engine import BreakoutReport
+from services.journal import Journal
 from services.models import SourceKind
 from services.monitor import Monitor
 from services.refresh import RefreshLoop
+from services.sentinel import Sentinel
 from services.snapshot import Snapshot
 from services.sources.base import MarketDataSource
 from tui.config import Settings
 from tui.screens.dashboard import DashboardView
+from tui.screens.digest import DigestScreen
 from widgets.status_bar import StatusBar
 from widgets.text_line import TextLine
 
@@ -63,6 +68,12 @@ class MainScreen(Screen[None]):
         self.feed: RefreshLoop | None = None
         self.snapshot: Snapshot | None = None
         self._age_timer: Timer | None = None
+        self.sentinel: Sentinel | None = None
+        self.alerts: list[Alert] = []
+        """Every alert raised in this run, oldest first (tests and the journal view read it)."""
+        self._reports: asyncio.Queue[BreakoutReport] = asyncio.Queue()
+        self._last_report: BreakoutReport | None = None
+        self._last_look = clock()
 
     def compose(self) -> ComposeResult:
         yield TextLine(title_content(self.settings.breakout), id="title")
@@ -78,6 +89,9 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.on_resize()
         self.run_worker(self._run_feed(), name="feed", group="feed", exclusive=True, exit_on_error=False)
+        self.run_worker(
+            self._run_alerts(), name="alerts", group="alerts", exclusive=True, exit_on_error=False
+        )
 
     async def _open_store(self) -> BarStore | None:
         s = self.settings
@@ -88,6 +102,77 @@ class MainScreen(Screen[None]):
         except CacheError as exc:
             self.notify(f"running without a cache: {exc}", severity="warning", timeout=10)
             return None
+
+    async def _open_journal(self) -> Journal:
+        """The live journal persists in the data dir; demo and replay runs keep theirs in memory."""
+        s = self.settings
+        if s.use_cache and self.source.kind is SourceKind.YAHOO:
+            try:
+                journal = await asyncio.to_thread(Journal.in_dir, s.data_dir)
+                if journal.notice:
+                    self.notify(journal.notice, severity="warning", timeout=15)
+                return journal
+            except Exception as exc:  # an unwritable data dir must not stop the monitor
+                log.exception("cannot open the journal")
+                self.notify(f"events are not journaled: {exc}", severity="warning", timeout=15)
+        return Journal(None)
+
+    def _write_terminal(self, text: str) -> None:
+        driver = self.app._driver  # Textual has no public raw write; its own bell() does the same
+        if driver is not None and not self.app.is_headless:
+            driver.write(text)
+
+    def _toast(self, alert: Alert) -> None:
+        severity = alert.severity if alert.severity in ("information", "warning", "error") else "information"
+        self.notify(alert.message, title=alert.title, severity=severity, timeout=12)  # type: ignore[arg-type]
+
+    async def _run_alerts(self) -> None:
+        """Journal every event; alert on the new ones. Sequential, so the first report is the baseline."""
+        journal = await self._open_journal()
+        self.sentinel = sentinel = Sentinel(journal, self.clock)
+        dispatcher = AlertDispatcher(
+            self.settings.alerts,
+            toast=self._toast,
+            bell=self.app.bell,
+            write=self._write_terminal,
+            clock=self.clock,
+        )
+        first = True
+        try:
+            while True:
+                report = await self._reports.get()
+                while not self._reports.empty():  # only the newest matters: the sentinel diffs
+                    report = self._reports.get_nowait()
+                for alert in await sentinel.observe(report):
+                    self.alerts.append(alert)
+                    delivery = await dispatcher.deliver(alert)
+                    if delivery.command_error:
+                        self.notify(
+                            delivery.command_error, title="alert command", severity="error", timeout=15
+                        )
+                if first:
+                    first = False
+                    if sentinel.digest:
+                        self.app.push_screen(DigestScreen(sentinel.digest))
+        finally:
+            try:
+                await sentinel.mark_seen()
+            finally:
+                await asyncio.to_thread(journal.close)
+
+    async def come_back(self) -> None:
+        """The user is back (a key, focus): after a long idle, show what happened meanwhile."""
+        now = self.clock()
+        idle = (now - self._last_look).total_seconds()
+        self._last_look = now
+        if self.sentinel is None:
+            return
+        if idle >= self.settings.digest_idle_minutes * 60:
+            entries = await self.sentinel.catch_up()
+            if entries and not isinstance(self.app.screen, DigestScreen):
+                self.app.push_screen(DigestScreen(entries))
+        elif idle >= 60:
+            await self.sentinel.mark_seen()
 
     async def _run_feed(self) -> None:
         store = await self._open_store()
@@ -128,6 +213,9 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ data in
     def show_snapshot(self, snap: Snapshot) -> None:
         self.snapshot = snap
+        if snap.report is not None and snap.report is not self._last_report:
+            self._last_report = snap.report
+            self._reports.put_nowait(snap.report)
         now = self.clock()
         self.query_one(DashboardView).show(snap, now)
         self.query_one(StatusBar).show(snap.status)
