@@ -225,7 +225,7 @@ def expected_events(days: list[date], closes: list[float], level: float = 2565.0
             for t in (2600.0, 3000.0):
                 if c >= t and t not in hit:
                     hit.add(t)
-                    none = dict.fromkeys(("from_state", "to_state", *(f"fwd_return_{n}" for n in (5, 20, 60))))
+                    none = dict.fromkeys(("from_state", "to_state", *(f"fwd_return_{n}" for n in FWD)))
                     out.append({"date": d.isoformat(), "kind": "target_hit", "close": c, "level": level,
                                 "target": t, **none})  # fmt: skip
         state = new
@@ -255,6 +255,7 @@ def test_events_json_on_a_replay_matches_an_independent_computation(replay_dir, 
     assert cut == [e for e in got if e["date"] >= "2026-03-04"]
 
 
+FWD = (5, 20, 60)
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "daily"
 
 
