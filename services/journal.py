@@ -73,11 +73,17 @@ class _UnusableFileError(Exception):
 
 
 def utc_now() -> datetime:
+    """The current time, UTC-aware (the default clock)."""
     return datetime.now(UTC)
 
 
 def _require_aware(value: datetime, name: str) -> datetime:
-    """`value` in UTC; ValueError when it is naive."""
+    """`value` converted to UTC.
+
+    Raises:
+        ValueError: `value` is naive.
+        TypeError: `value` is not a datetime.
+    """
     if not isinstance(value, datetime):
         # A bare date (an event's session day) would otherwise fail later with an obscure AttributeError.
         raise TypeError(f"{name} must be a datetime, not {type(value).__name__}")

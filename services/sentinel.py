@@ -116,7 +116,7 @@ class Sentinel:
         if not self._baseline_done:
             self._baseline_done = True
             self.digest = await asyncio.to_thread(self.journal.digest)
-            await asyncio.to_thread(self.journal.mark_seen, now)
+            await asyncio.to_thread(self.journal.mark_seen, now)  # `now` was taken before the digest
         if live:
             entries = [
                 JournalEntry(
@@ -133,8 +133,9 @@ class Sentinel:
 
     async def catch_up(self) -> list[JournalEntry]:
         """After a long idle: what happened since the user last looked; then it counts as seen."""
+        now = self.clock()  # before reading: an event journaled meanwhile stays for the next look
         entries = await asyncio.to_thread(self.journal.digest)
-        await self.mark_seen()
+        await asyncio.to_thread(self.journal.mark_seen, now)
         return entries
 
     async def mark_seen(self) -> None:
