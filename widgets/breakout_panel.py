@@ -36,13 +36,24 @@ RISK_MARK = {
 }
 
 
+SHORT_LABEL = {
+    "close_above_level": "above level",
+    "rsi_bullish": "RSI 50-70",
+    "above_sma_50": "above SMA50",
+    "macd_bullish": "MACD>signal",
+    "sp_confirming": "S&P confirms",
+    "relative_strength": "IWM/SPY>SMA",
+    "breakout_volume": "volume",
+}
+
+
 def report_lines(report: BreakoutReport, width: int) -> list[Content]:
     """The checklist, the risks and the range."""
     wide = width >= WIDE
     lines: list[Content] = []
     for c in report.checks:
         mark, style = CHECK_MARK[c.passed]
-        label = c.label if wide else c.label[:13]
+        label = c.label if wide else SHORT_LABEL.get(c.name, c.label)[:13]
         value = c.value + (f" ({c.flag})" if c.flag else "")
         lines.append(
             Content.assemble(
