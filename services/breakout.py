@@ -7,14 +7,12 @@ States are recorded on closes only; a live price during the session gives a prov
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from services.models import BarSeries, ts_day
-
-ETF_PROXY = {"^RUT": "IWM", "^GSPC": "SPY"}
-"""The ETF that tracks each index: the panel shows the level and targets in its price too."""
 
 
 class BreakoutState(enum.StrEnum):
@@ -190,6 +188,36 @@ class BreakoutAssessment:
             return ()
         return tuple(TargetDistance(t, t - p, (t / p - 1.0) * 100.0) for t in self.rules.targets)
 
+    def with_live(self, price: float) -> BreakoutAssessment:
+        """This recorded state with today's live price: the state a close at `price` would give
+        ("intraday, not confirmed"). Cheap: one step of the machine, nothing re-run."""
+        if self.state is None:
+            return self
+        machine = BreakoutMachine(self.rules, self.state, self.closes_above)
+        return replace(self, live_price=price, provisional_state=machine.peek(price))
+
+
+def summarize(
+    rules: BreakoutRules,
+    days: Sequence[date],
+    closes: Sequence[float],
+    machine: BreakoutMachine,
+    changes: Sequence[StateChange],
+) -> BreakoutAssessment:
+    """The recorded state after `machine` has stepped through `closes` (on `days`), making `changes`."""
+    since = changes[-1].day if changes else None
+    in_state = len(days) - bisect_left(days, since) if since is not None else 0
+    return BreakoutAssessment(
+        rules=rules,
+        close=closes[-1] if closes else None,
+        close_day=days[-1] if days else None,
+        state=machine.state,
+        state_since=since,
+        closes_above=machine.closes_above,
+        changes=tuple(changes[-20:]),
+        sessions_in_state=in_state,
+    )
+
 
 def assess(
     daily: BarSeries, rules: BreakoutRules, live_price: float | None = None, provisional: bool = False
@@ -207,29 +235,5 @@ def assess(
     days = [ts_day(t) for t in daily.ts[:n]]
     closes = list(daily.close[:n])
     machine, changes = run_machine(days, closes, rules)
-    since = changes[-1].day if changes else None
-    in_state = (len(days) - days.index(since)) if since is not None else 0
-    live = live_price if provisional else None
-    return BreakoutAssessment(
-        rules=rules,
-        close=closes[-1] if closes else None,
-        close_day=days[-1] if days else None,
-        state=machine.state,
-        state_since=since,
-        closes_above=machine.closes_above,
-        live_price=live,
-        provisional_state=machine.peek(live) if live is not None and machine.state is not None else None,
-        changes=tuple(changes[-20:]),
-        sessions_in_state=in_state,
-    )
-
-
-def proxy_ratio(index: BarSeries, etf: BarSeries) -> float | None:
-    """ETF close / index close on their latest common session (None without one)."""
-    common = set(index.ts[-30:]) & set(etf.ts[-30:])
-    if not common:
-        return None
-    t = max(common)
-    i = index.until(t).close[-1]
-    e = etf.until(t).close[-1]
-    return e / i if i > 0 else None
+    recorded = summarize(rules, days, closes, machine, changes)
+    return recorded.with_live(live_price) if provisional and live_price is not None else recorded

@@ -19,8 +19,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from services import indicators as ind
-from services.breakout import BreakoutAssessment, BreakoutMachine, BreakoutRules, BreakoutState
-from services.models import BarSeries, day_ts, ts_day
+from services.breakout import (
+    BreakoutAssessment,
+    BreakoutMachine,
+    BreakoutRules,
+    BreakoutState,
+    StateChange,
+    summarize,
+)
+from services.models import BarSeries, ts_day
 
 FORWARD_SESSIONS = (5, 20, 60)
 """Sessions after a breakout at which the backtest reads the watched series' return."""
@@ -173,6 +180,10 @@ class Timeline:
     events: tuple[BreakoutEvent, ...]
     episode_start: int | None
     """Index (in `days`) of the close that began the latest breakout episode (None: never broke out)."""
+    assessment: BreakoutAssessment
+    """The recorded state at the last close (no live price)."""
+    range: RangeInfo | None
+    """The consolidation range of the completed closes."""
 
 
 def _dd_series(series: BarSeries, window: int) -> dict[date, float]:
@@ -221,6 +232,7 @@ def run_timeline(
     closes, lows = watched.close, watched.low
     machine = BreakoutMachine(rules)
     events: list[BreakoutEvent] = []
+    changes: list[StateChange] = []
     episode_start: int | None = None
     hit: set[float] = set()
     risk_series: list[tuple[RiskKind, str, dict[date, float], float]] = []
@@ -237,6 +249,8 @@ def run_timeline(
         before = machine.state
         after = machine.step(close)
         level = rules.level
+        if after is not before:
+            changes.append(StateChange(day, before, after, close))
         if after is not before and before is not None:
             ev = BreakoutEvent(
                 day,
@@ -320,7 +334,14 @@ def run_timeline(
                 for n in FORWARD_SESSIONS
             }
             events[j] = replace(ev, forward_returns=fwd)
-    return Timeline(machine, days, tuple(events), episode_start)
+    return Timeline(
+        machine,
+        days,
+        tuple(events),
+        episode_start,
+        summarize(rules, days, closes, machine, changes),
+        consolidation_range(watched, rules.range_years),
+    )
 
 
 def _sessions(n: int) -> str:
@@ -557,7 +578,9 @@ def _relative_strength_check(inputs: EngineInputs, rules: BreakoutRules) -> Chec
     label = f"{rules.etf}/{rules.market} > SMA {rules.rs_sma}"
     if not etf or not m:
         return Check("relative_strength", label, None, f"n/a: no {rules.etf}/{rules.market} close that day")
-    ratio = _aligned_ratio(etf, m)
+    # Twice the SMA's span of each is enough to find its sessions in common, and keeps this per-tick
+    # check from walking decades of history.
+    ratio = _aligned_ratio(etf.tail(2 * rules.rs_sma), m.tail(2 * rules.rs_sma))
     sma = _sma(ratio, rules.rs_sma)
     if sma is None:
         return Check("relative_strength", label, None, "n/a")
@@ -722,8 +745,10 @@ def aligned(series: BarSeries | None, watched: BarSeries) -> BarSeries | None:
     never mix today's ^RUT with last year's SPY (replays of files with different ends do that)."""
     if not series or not watched:
         return None
-    cut = series.until(watched.ts[-1] + 86399)
-    return cut if cut and ts_day(cut.ts[-1]) == ts_day(watched.ts[-1]) else None
+    last = watched.ts[-1]  # daily bars are stamped 00:00 UTC of their day
+    # Per snapshot: the usual case (both end on the same day) costs no copy.
+    cut = series if series.ts[-1] <= last else series.until(last)
+    return cut if cut and cut.ts[-1] == last else None
 
 
 def build_report(
@@ -749,8 +774,7 @@ def build_report(
     ref = assessment.reference_price
     checks = checklist(inputs, rules, ref, assessment.live_price is not None, timeline) if ref else []
     risk_list = risks(inputs, rules, timeline)
-    completed = inputs.watched.until(day_end_ts(assessment.close_day)) if assessment.close_day else None
-    rng = consolidation_range(completed, rules.range_years) if completed else None
+    rng = timeline.range
     return BreakoutReport(
         assessment,
         watched,
@@ -760,8 +784,3 @@ def build_report(
         verdict(assessment, checks, risk_list),
         timeline.events,
     )
-
-
-def day_end_ts(d: date) -> int:
-    """The last second of a daily bar's day (daily bars are stamped 00:00 UTC)."""
-    return day_ts(d) + 86399

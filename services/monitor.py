@@ -18,12 +18,7 @@ from typing import TypeVar
 
 from services import engine
 from services import indicators as ind
-from services.breakout import (
-    BreakoutAssessment,
-    BreakoutMachine,
-    BreakoutRules,
-    StateChange,
-)
+from services.breakout import BreakoutAssessment, BreakoutRules
 from services.cache import BarStore, CachedQuote
 from services.market_hours import NEW_YORK
 from services.models import (
@@ -416,19 +411,19 @@ class Monitor:
 
     def _completed(self, sym: str) -> BarSeries:
         """A symbol's daily bars without today's bar while it is still in progress."""
-        st = self._state.get(sym)
-        if st is None:
-            return BarSeries(sym, Interval.DAILY)
+        st = self._state[sym]
         return st.daily.until(st.daily.ts[-1] - 1) if self._provisional(st) else st.daily
 
     def _engine_key(self) -> tuple[object, ...]:
+        """What the engine's run depends on: the completed closes (all of them: a re-adjusted history
+        changes old closes) and whether the index is failing. Checked every tick, so no series copy."""
         r = self.rules
         key: list[object] = []
         for sym in (r.symbol, r.etf, r.yields):
-            c = self._completed(sym)
-            key.append((sym, len(c), c.ts[-1] if c else 0, hash(c.close[-400:].tobytes())))
-        st = self._state.get(r.symbol)
-        key.append(st is not None and st.error is not None)
+            st = self._state[sym]
+            n = len(st.daily) - (1 if self._provisional(st) else 0)
+            key.append((n, st.daily.ts[n - 1] if n else 0, hash(st.daily.close[:n].tobytes())))
+        key.append(self._state[r.symbol].error is not None)
         return tuple(key)
 
     async def _compute_engine(self) -> None:
@@ -448,7 +443,7 @@ class Monitor:
             timeline = engine.run_timeline(
                 series, watched.rules, etf=etf or None, index=index or None, yields=yields or None
             )
-            return _EngineCache(key, watched, timeline, _assessment(timeline, watched.rules, series))
+            return _EngineCache(key, watched, timeline)
 
         self._engine = await asyncio.to_thread(run)
 
@@ -464,11 +459,9 @@ class Monitor:
             return None, None, note
         watched = cache.watched
         st = self._state[watched.symbol]
-        assessment = cache.assessment
-        if self._provisional(st) and st.quote is not None and assessment.state is not None:
-            machine = BreakoutMachine(watched.rules, assessment.state, assessment.closes_above)
-            live = st.quote.last
-            assessment = replace(assessment, live_price=live, provisional_state=machine.peek(live))
+        assessment = cache.timeline.assessment
+        if self._provisional(st) and st.quote is not None:
+            assessment = assessment.with_live(st.quote.last)
         if assessment.state is None:
             return None, assessment, watched.note or f"no daily data for {watched.symbol}"
         inputs = engine.EngineInputs(
@@ -575,29 +568,3 @@ class _EngineCache:
     key: tuple[object, ...]
     watched: engine.Watched
     timeline: engine.Timeline
-    assessment: BreakoutAssessment
-
-
-def _assessment(timeline: engine.Timeline, rules: BreakoutRules, series: BarSeries) -> BreakoutAssessment:
-    """The recorded state, from the timeline's run over the completed closes."""
-    changes = [
-        StateChange(e.day, e.from_state, e.to_state, e.close or 0.0)
-        for e in timeline.events
-        if e.kind is engine.EventKind.STATE_CHANGE and e.to_state is not None
-    ]
-    m = timeline.machine
-    days = timeline.days
-    since = changes[-1].day if changes else (days[0] if days else None)
-    in_state = 0 if since is None else len(days) - bisect_left(days, since)
-    if m.state is not None and not changes and days:
-        changes = [StateChange(days[0], None, m.state, series.close[0])]
-    return BreakoutAssessment(
-        rules=rules,
-        close=series.close[-1] if series else None,
-        close_day=days[-1] if days else None,
-        state=m.state,
-        state_since=since if changes else None,
-        closes_above=m.closes_above,
-        changes=tuple(changes[-20:]),
-        sessions_in_state=in_state,
-    )

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 import pytest
 from fakes.scripted_source import daily_series
 
-from services.breakout import BreakoutRules, BreakoutState, assess, proxy_ratio, run_machine
+from services.breakout import BreakoutRules, BreakoutState, assess, run_machine
+from services.engine import etf_ratio
 
 IN, T, B, C, F = (
     BreakoutState.INSIDE,
@@ -98,4 +99,5 @@ def test_assess_empty_series_has_no_state() -> None:
 def test_proxy_ratio_uses_the_latest_common_close() -> None:
     rut = daily_series("^RUT", [2000.0, 2500.0], date(2026, 11, 24))
     iwm = daily_series("IWM", [198.0, 247.5, 250.0], date(2026, 11, 25))
-    assert proxy_ratio(rut, iwm) == pytest.approx(247.5 / 2500.0)
+    found = etf_ratio(rut, iwm)
+    assert found is not None and found[0] == pytest.approx(247.5 / 2500.0)

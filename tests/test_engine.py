@@ -22,7 +22,6 @@ from services.engine import (
 )
 from services.indicators import IndicatorReadout, MacdCross
 from services.models import Bar, BarSeries, Interval, day_ts
-from services.monitor import _assessment
 
 END = date(2026, 3, 6)
 R = BreakoutRules()
@@ -163,7 +162,7 @@ def test_checklist_and_risks_worked_by_hand() -> None:
     # ^TNX: 4.00 -> 4.31 over the last 20 sessions: +31 bp, a spike.
     tnx = closes_only("^TNX", [4.0] * 60 + [4.0 + 0.31 * i / 19 for i in range(20)])
     tl = run_timeline(rut, R, etf=iwm, index=rut, yields=tnx)
-    assessment = _assessment(tl, R, rut)
+    assessment = tl.assessment
     assert assessment.state is BreakoutState.CONFIRMED
     inputs = EngineInputs(
         watched=rut,
@@ -208,7 +207,7 @@ def test_checks_ignore_series_without_a_bar_on_the_watched_day() -> None:
     report = build_report(
         EngineInputs(watched=rut, watched_readout=None, market=spy_last_year, etf=None),
         choose_watched(R, rut, BarSeries("IWM", Interval.DAILY), False),
-        _assessment(tl, R, rut),
+        tl.assessment,
         tl,
     )
     sp = next(c for c in report.checks if c.name == "sp_confirming")
@@ -221,7 +220,7 @@ def test_bull_trap_risk_and_verdict() -> None:
     report = build_report(
         EngineInputs(watched=rut, watched_readout=None),
         choose_watched(R, rut, BarSeries("IWM", Interval.DAILY), False),
-        _assessment(tl, R, rut),
+        tl.assessment,
         tl,
     )
     trap = next(r for r in report.risks if r.name == "bull_trap")

@@ -12,7 +12,6 @@ from services.breakout import BreakoutRules
 from services.engine import EngineInputs, build_report, choose_watched, run_timeline
 from services.journal import Journal
 from services.models import BarSeries, Interval
-from services.monitor import _assessment
 from services.sentinel import Sentinel
 
 R = BreakoutRules()
@@ -22,9 +21,7 @@ IWM = BarSeries("IWM", Interval.DAILY)
 def report(closes: list[float], last_day: date):
     rut = daily_series("^RUT", closes, last_day)
     tl = run_timeline(rut, R)
-    return build_report(
-        EngineInputs(rut, None), choose_watched(R, rut, IWM, False), _assessment(tl, R, rut), tl
-    )
+    return build_report(EngineInputs(rut, None), choose_watched(R, rut, IWM, False), tl.assessment, tl)
 
 
 class Clock:
