@@ -14,7 +14,12 @@ from tui.config import Settings
 
 def settings_for(tmp_path: Path, **kw: object) -> Settings:
     """Settings that never touch the user's own config, cache or log directories."""
-    base = {"use_cache": False, "cache_dir": tmp_path / "cache", "log_dir": tmp_path / "logs"}
+    base = {
+        "use_cache": False,
+        "cache_dir": tmp_path / "cache",
+        "log_dir": tmp_path / "logs",
+        "data_dir": tmp_path / "data",
+    }
     base.update(kw)
     return Settings(**base)  # type: ignore[arg-type]
 
