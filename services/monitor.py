@@ -186,6 +186,24 @@ class Monitor:
         self.feed_error: str | None = None
         """A failure of the whole refresh (not of one symbol), set by the refresh loop."""
 
+    def set_watchlist(self, symbols: Sequence[str]) -> list[str]:
+        """Change the watched symbols (the user added or removed one); returns the newly fetched ones.
+
+        A new symbol needs its history: `history_ok` is cleared so the next forced refresh loads it.
+        A removed one keeps its state while the engine still reads it.
+        """
+        self.symbols = list(dict.fromkeys(symbols))
+        engine_symbols = [self.rules.symbol, self.rules.etf, self.rules.market, self.rules.yields]
+        fetch = list(dict.fromkeys([*self.symbols, *engine_symbols]))
+        added = [s for s in fetch if s not in self._state]
+        for sym in added:
+            self._state[sym] = _SymbolState(BarSeries(sym, Interval.DAILY))
+        self.unknown -= set(added)
+        self.fetch_symbols = fetch
+        if added:
+            self.history_ok = False
+        return added
+
     # ------------------------------------------------------------------ helpers
     def _active(self) -> list[str]:
         return [s for s in self.fetch_symbols if s not in self.unknown]

@@ -122,6 +122,8 @@ SET_VALUES = {
     "log_dir": ("/tmp/l", Path("/tmp/l")),
     "log_level": ("debug", "DEBUG"),
     "digest_idle_minutes": ("15", 15.0),
+    "theme": ("nord", "nord"),
+    "export_dir": ("/tmp/e", Path("/tmp/e")),
     "breakout.symbol": ("^RUT", "^RUT"),
     "breakout.level": ("2500", 2500.0),
     "breakout.targets": ("[2600, 2700]", (2600.0, 2700.0)),

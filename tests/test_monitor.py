@@ -204,3 +204,21 @@ async def test_the_demo_day_rolls_over_into_the_daily_history() -> None:
     assert closed.day == TODAY and iwm.daily[-2] == closed
     assert iwm.quote.prev_close == closed.close
     assert iwm.indicators is not None and iwm.indicators.as_of == date(2026, 11, 25)
+
+
+async def test_a_symbol_added_to_the_watchlist_gets_its_history_on_the_next_refresh() -> None:
+    last = date(2026, 11, 23)
+    daily = {s: daily_series(s, [100.0 + i for i in range(30)], last) for s in ("IWM", "SPY", "QQQ")}
+    source = ScriptedSource(daily)
+    rules = BreakoutRules()
+    m = Monitor(source, symbols=["IWM", "SPY"], rules=rules)
+    await m.load_history()
+    assert "QQQ" not in m.fetch_symbols
+    added = m.set_watchlist(["IWM", "SPY", "QQQ"])
+    assert added == ["QQQ"] and not m.history_ok
+    await m.load_history()
+    snap = m.snapshot()
+    assert list(snap.symbols) == ["IWM", "SPY", "QQQ"]
+    assert snap.symbols["QQQ"].daily.close[-1] == 129.0
+    m.set_watchlist(["IWM", "QQQ"])
+    assert list(m.snapshot().symbols) == ["IWM", "QQQ"]

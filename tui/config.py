@@ -3,8 +3,12 @@ command line. Anything wrong is one `ConfigError` line naming the file, the key 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +43,11 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def default_export_dir() -> Path:
+    """Where `e` writes screenshots and CSVs: a visible folder in the home directory, not a hidden one."""
+    return Path.home() / "breakout-monitor-exports"
+
+
 def default_log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
@@ -62,6 +71,11 @@ class Settings:
     """After this long without a key press or focus, coming back shows "while you were away"."""
     breakout: BreakoutRules = field(default_factory=BreakoutRules)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    theme: str = "textual-dark"
+    """A Textual built-in theme; chosen in the app (command palette) and remembered here."""
+    export_dir: Path = field(default_factory=default_export_dir)
+    keys: tuple[tuple[str, str], ...] = ()
+    """Key remaps from the `[keys]` table: (binding id, keys), e.g. ("feed.refresh", "f5,r")."""
     config_path: Path | None = None
     """The file these settings were read from (None: defaults only)."""
 
@@ -143,6 +157,28 @@ def path(value: object, where: str) -> Path:
     return Path(value).expanduser()
 
 
+def theme(value: object, where: str) -> str:
+    from textual.theme import BUILTIN_THEMES
+
+    if not isinstance(value, str) or value not in BUILTIN_THEMES:
+        raise ConfigError(f"{where}: expected a theme ({', '.join(BUILTIN_THEMES)}), got {value!r}")
+    return value
+
+
+_KEY_RE = re.compile(r"^[a-z0-9_+\-]+$")
+
+
+def key_list(value: object, where: str) -> str:
+    """Textual key names separated by commas: "f5", "ctrl+r", "j,down"."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f'{where}: expected keys such as "f5" or "ctrl+r,r", got {value!r}')
+    keys = [k.strip() for k in value.split(",")]
+    for k in keys:
+        if not k or not _KEY_RE.match(k):
+            raise ConfigError(f"{where}: {k!r} is not a key name (e.g. r, f5, ctrl+r, question_mark)")
+    return ",".join(keys)
+
+
 def log_level(value: object, where: str) -> str:
     if not isinstance(value, str) or value.upper() not in LOG_LEVELS:
         raise ConfigError(f"{where}: expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
@@ -157,6 +193,8 @@ _TOP: dict[str, Callable[[object, str], object]] = {
     "log_dir": path,
     "digest_idle_minutes": lambda v, w: number(v, w, 1.0, 100000.0),
     "log_level": log_level,
+    "theme": theme,
+    "export_dir": path,
 }
 _BREAKOUT: dict[str, Callable[[object, str], object]] = {
     "symbol": symbol,
@@ -191,6 +229,8 @@ _ALERTS: dict[str, Callable[[object, str], object]] = {
     "command_timeout_s": lambda v, w: number(v, w, 0.1, 600.0),
 }
 _TABLES: dict[str, dict[str, Callable[[object, str], object]]] = {"breakout": _BREAKOUT, "alerts": _ALERTS}
+FREE_TABLES = {"keys": key_list}
+"""Tables whose keys are not fixed here: `[keys]` is keyed by binding ids, checked by the app."""
 
 
 def _suggest(key: str, known: Mapping[str, object]) -> str:
@@ -220,7 +260,14 @@ def _apply(settings: Settings, data: Mapping[str, Any], where: Callable[[str], s
     """Validate `data` (TOML-shaped) onto `settings`; `where(key)` names a key in error messages."""
     top: dict[str, Any] = {}
     tables: dict[str, Any] = {"breakout": settings.breakout, "alerts": settings.alerts}
+    keys = dict(settings.keys)
     for key, value in data.items():
+        if key in FREE_TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where(key)}: must be a table ([{key}])")
+            for tkey, tvalue in value.items():
+                keys[tkey] = key_list(tvalue, where(f"{key}.{tkey}"))
+            continue
         if key in _TABLES:
             if not isinstance(value, dict):
                 raise ConfigError(f"{where(key)}: must be a table ([{key}])")
@@ -247,7 +294,16 @@ def _apply(settings: Settings, data: Mapping[str, Any], where: Callable[[str], s
         raise ConfigError(f"{where('breakout.rsi_bull_low')}: must be below rsi_bull_high")
     if rules.drawdown_warn_pct >= rules.drawdown_alarm_pct:
         raise ConfigError(f"{where('breakout.drawdown_warn_pct')}: must be below drawdown_alarm_pct")
-    return replace(settings, **top, breakout=rules, alerts=tables["alerts"])
+    return replace(settings, **top, breakout=rules, alerts=tables["alerts"], keys=tuple(keys.items()))
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    """("breakout", "level") from "breakout.level"; binding ids have dots: "keys.feed.refresh"."""
+    for table in FREE_TABLES:
+        if key.startswith(table + "."):
+            return table, key[len(table) + 1 :]
+    table, _, leaf = key.rpartition(".")
+    return table, leaf
 
 
 def parse_set(text: str) -> tuple[str, Any]:
@@ -257,9 +313,9 @@ def parse_set(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key:
         raise ConfigError(f"--set {text}: expected KEY=VALUE, e.g. breakout.yield_spike_bp=30")
-    table, _, leaf = key.rpartition(".")
+    table, leaf = _split_key(key)
     known = _TABLES.get(table) if table else _TOP
-    if known is None or leaf not in known:
+    if table not in FREE_TABLES and (known is None or leaf not in known):
         raise ConfigError(f"--set {key}: unknown key")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
@@ -291,7 +347,7 @@ def load_settings(config_file: Path | None, overrides: Mapping[str, Any]) -> Set
     for key, value in overrides.items():
         if value is None:
             continue
-        table, _, leaf = key.rpartition(".")
+        table, leaf = _split_key(key)
         if table:
             nested.setdefault(table, {})[leaf] = value
         else:
@@ -299,3 +355,76 @@ def load_settings(config_file: Path | None, overrides: Mapping[str, Any]) -> Set
     use_cache = nested.pop("use_cache", True)
     settings = _apply(settings, nested, lambda key: CLI_FLAGS.get(key, f"--set {key}"))
     return replace(settings, use_cache=bool(use_cache))
+
+
+# ---------------------------------------------------------------------- writing back
+def _toml_value(value: object) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def save_top_level(config_path: Path, values: Mapping[str, object]) -> None:
+    """Set top-level keys (`symbols`, `theme`) in the config file, keeping every other line as written.
+
+    The edit is checked before it is written (the file must parse and mean the same apart from these
+    keys), and written atomically: a failure leaves the old file untouched and raises ConfigError.
+    """
+    try:
+        text = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
+        before = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{config_path}: not updated, cannot read it ({exc})") from None
+    lines = text.splitlines(keepends=True)
+    first_table = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("[")), len(lines))
+    for key, value in values.items():
+        assignment = f"{key} = {_toml_value(value)}\n"
+        start = next(
+            (i for i in range(first_table) if re.match(rf"\s*{re.escape(key)}\s*=", lines[i])), None
+        )
+        if start is None:
+            at = first_table
+            while at > 0 and not lines[at - 1].strip():  # above the blank lines before the first table
+                at -= 1
+            if at and not lines[at - 1].endswith("\n"):
+                lines[at - 1] += "\n"
+            lines.insert(at, assignment)
+            first_table += 1
+            continue
+        end = start + 1  # a multi-line array ends where the lines so far parse on their own
+        while end < first_table:
+            try:
+                tomllib.loads("".join(lines[start:end]))
+                break
+            except tomllib.TOMLDecodeError:
+                end += 1
+        lines[start:end] = [assignment]
+        first_table -= end - start - 1
+    new_text = "".join(lines)
+    after = tomllib.loads(new_text)
+    expected = {**before, **{k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}}
+    if after != expected:
+        raise ConfigError(f"{config_path}: not updated, the edit would change other settings")
+    try:
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=config_path.parent, prefix=".config-", suffix=".toml")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(new_text)
+                f.flush()
+                os.fsync(f.fileno())
+            if config_path.exists():
+                os.chmod(tmp, config_path.stat().st_mode & 0o777)
+            os.replace(tmp, config_path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: not updated ({exc.strerror or exc})") from None
