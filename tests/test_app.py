@@ -65,7 +65,7 @@ async def test_dashboard_shows_quotes_indicators_breakout_and_status(
         assert len(lines) == size[1] and all(len(line) <= size[0] for line in lines)
         # Every panel ends (bottom border included) above the status bar: nothing is cut off.
         status_row = app.main.query_one("#status").region.y
-        for panel in ("#indicators", "#breakout", "#cards", "#strip"):
+        for panel in ("#readouts", "#breakout", "#cards", "#strip"):
             assert app.main.query_one(panel).region.bottom <= status_row, panel
 
 

@@ -10,6 +10,7 @@ from textual.content import Content
 
 from services import formatting as fmt
 from services.snapshot import SymbolSnapshot
+from widgets.price_flash import PriceFlash
 from widgets.quote_card import change_style
 from widgets.sparkline import TextSparkline
 from widgets.text_line import TextLine
@@ -17,6 +18,9 @@ from widgets.text_line import TextLine
 
 class MiniQuote(Vertical):
     DEFAULT_CSS = """
+    MiniQuote.-focused {
+        background: $boost;
+    }
     MiniQuote {
         height: 3;
         width: 1fr;
@@ -28,6 +32,7 @@ class MiniQuote(Vertical):
         super().__init__(id=id)
         self.symbol = symbol
         self._last: SymbolSnapshot | None = None
+        self.flash = PriceFlash(self, self._paint_head)
 
     def compose(self) -> ComposeResult:
         yield TextLine(Content.assemble((self.symbol, "bold")), id="head")
@@ -36,12 +41,19 @@ class MiniQuote(Vertical):
 
     def show(self, s: SymbolSnapshot, now: datetime) -> None:
         self._last = s
-        q = s.quote
-        head = self.query_one("#head", TextLine)
-        if q is not None:
-            head.show(Content.assemble((s.symbol, "bold"), "  ", (fmt.price(s.symbol, q.last), "bold")))
+        self.flash.update(s.quote.last if s.quote is not None else None)
+        self._paint_head()
         self.query_one(TextSparkline).set_values(*s.sparkline())
         self.show_age(now)
+
+    def _paint_head(self) -> None:
+        s = self._last
+        if s is None or s.quote is None:
+            return
+        price = fmt.price(s.symbol, s.quote.last)
+        self.query_one("#head", TextLine).show(
+            Content.assemble((s.symbol, "bold"), "  ", (price, self.flash.style))
+        )
 
     def show_age(self, now: datetime) -> None:
         s = self._last

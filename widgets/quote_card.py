@@ -11,6 +11,7 @@ from textual.content import Content
 from services import formatting as fmt
 from services.models import MarketSession
 from services.snapshot import SymbolSnapshot
+from widgets.price_flash import PriceFlash
 from widgets.sparkline import TextSparkline
 from widgets.text_line import TextLine
 
@@ -59,6 +60,7 @@ class QuoteCard(Vertical):
     QuoteCard > #note { display: none; }
     QuoteCard.-noted > #note { display: block; }
     QuoteCard.-stale { border: round $warning; }
+    QuoteCard.-focused { border-title-color: $accent; border-title-style: bold reverse; }
     """
 
     def __init__(self, symbol: str, *, id: str | None = None) -> None:
@@ -68,6 +70,7 @@ class QuoteCard(Vertical):
         self.border_title = f"{symbol} · {name}" if name else symbol
         self._last: SymbolSnapshot | None = None
         self._now: datetime | None = None
+        self.flash = PriceFlash(self, self._paint_lines)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -80,6 +83,7 @@ class QuoteCard(Vertical):
     def show(self, s: SymbolSnapshot, now: datetime) -> None:
         self._last = s
         self._now = now
+        self.flash.update(s.quote.last if s.quote is not None else None)
         self._paint_lines()
         spark = self.query_one(TextSparkline)
         spark.set_values(*s.sparkline())
@@ -102,7 +106,7 @@ class QuoteCard(Vertical):
         wide = (self.content_region.width or self.size.width) >= 52
         when = fmt.clock_et(q.time, now)
         price_parts: list[tuple[str, str] | str] = [
-            (fmt.price(sym, q.last), "bold"),
+            (fmt.price(sym, q.last), self.flash.style),
             "   " if wide else "  ",
             (fmt.change(sym, q.change, q.change_pct), change_style(q.change)),
         ]

@@ -24,10 +24,31 @@ def _wid(symbol: str) -> str:
 
 
 class DashboardView(Vertical):
+    view_title = "Dashboard"
+
     def __init__(self, symbols: Sequence[str], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.card_symbols = list(symbols[:CARD_COUNT])
         self.strip_symbols = list(symbols[CARD_COUNT:])
+        self.focused = ""
+        self._last: tuple[Snapshot, datetime] | None = None
+
+    async def set_symbols(self, symbols: Sequence[str]) -> None:
+        """The watchlist changed: rebuild the cards and the strip, then show the last data again."""
+        self.card_symbols = list(symbols[:CARD_COUNT])
+        self.strip_symbols = list(symbols[CARD_COUNT:])
+        await self.recompose()
+        self.set_focused(self.focused)
+        if self._last is not None:
+            self.show(*self._last)
+
+    def set_focused(self, symbol: str) -> None:
+        """Mark the focused symbol's card (tab / shift+tab)."""
+        self.focused = symbol
+        for card in self.query(QuoteCard):
+            card.set_class(card.symbol == symbol, "-focused")
+        for mini in self.query(MiniQuote):
+            mini.set_class(mini.symbol == symbol, "-focused")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="cards"):
@@ -38,10 +59,11 @@ class DashboardView(Vertical):
                 for sym in self.strip_symbols:
                     yield MiniQuote(sym, id=f"mini-{_wid(sym)}")
         with Horizontal(id="panels"):
-            yield IndicatorTable(self.card_symbols, id="indicators")
+            yield IndicatorTable(self.card_symbols, id="readouts")
             yield BreakoutPanel(id="breakout")
 
     def show(self, snap: Snapshot, now: datetime) -> None:
+        self._last = (snap, now)
         for sym in self.card_symbols:
             s = snap.symbols.get(sym)
             if s is not None:

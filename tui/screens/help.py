@@ -1,4 +1,4 @@
-"""The help screen: every key of the current view and what it does."""
+"""The help screen: the keys of the current view, then the keys that work everywhere."""
 
 from __future__ import annotations
 
@@ -14,13 +14,34 @@ from textual.widgets import Static
 
 EXPLANATIONS = {
     "view.dashboard": "Dashboard: quotes, indicators and the breakout panel.",
+    "view.chart": "Chart of the focused symbol: candles or line, SMAs, level, targets, range.",
+    "view.indicators": "Indicators of every symbol, daily and weekly.",
+    "view.strength": "Relative strength: IWM/SPY and ^RUT/^GSPC.",
+    "view.history": "History: calendar-year returns, small caps against large caps.",
+    "view.journal": "Journal: every event and alert, newest first.",
+    "symbol.next": "Focus the next symbol of the watchlist.",
+    "symbol.previous": "Focus the previous symbol of the watchlist.",
     "app.help": "This help.",
     "feed.refresh": "Refresh now, even while paused (the history too, when due).",
     "feed.pause": "Pause polling; the screen keeps the last values.",
     "feed.resume": "Resume polling, with an immediate refresh.",
+    "app.export": "Export: an SVG of the screen and a CSV of the focused symbol (export_dir).",
+    "watchlist.add": "Add a symbol to the watchlist (saved to the config).",
+    "watchlist.remove": "Remove the focused symbol from the watchlist (asks first).",
     "app.quit": "Quit (the cache keeps everything fetched).",
-    "command_palette": "Command palette: search every action by name.",
+    "command_palette": "Command palette: every view, action, symbol and theme by name.",
 }
+
+Keys = Sequence[tuple[str, str, str]]
+
+
+def _lines(keys: Keys) -> list[Content]:
+    width = max((len(k) for k, _, _ in keys), default=8)
+    width = min(max(width, 8), 16)
+    return [
+        Content.assemble((f"{key:>{width}}", "bold $accent"), "   ", EXPLANATIONS.get(bid, description))
+        for key, bid, description in keys
+    ]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -29,7 +50,7 @@ class HelpScreen(ModalScreen[None]):
         align: center middle;
     }
     HelpScreen > VerticalScroll {
-        width: 84;
+        width: 92;
         max-width: 100%;
         height: auto;
         max-height: 90%;
@@ -40,23 +61,37 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "close", "Close help", id="help.close"),
+        Binding("j", "scroll('down')", "Down", show=False, id="help.down"),
+        Binding("k", "scroll('up')", "Up", show=False, id="help.up"),
     ]
 
-    def __init__(self, keys: Sequence[tuple[str, str, str]]) -> None:
-        """`keys`: (key as shown, binding id, short description) of every active binding."""
+    def __init__(self, view_keys: Keys, app_keys: Keys = (), *, view_title: str = "") -> None:
+        """Each key: (key as shown, binding id, short description) of an active binding."""
         super().__init__()
-        self.keys = list(keys)
+        self.view_keys = list(view_keys)
+        self.app_keys = list(app_keys)
+        self.view_title = view_title
 
     def compose(self) -> ComposeResult:
-        lines = []
-        for key, binding_id, description in self.keys:
-            words = EXPLANATIONS.get(binding_id, description)
-            lines.append(Content.assemble((f"{key:>8}", "bold $accent"), "   ", words))
-        lines.append(Content(""))
-        lines.append(Content.assemble(("escape, ? or q closes this help.", "$text-muted")))
+        lines: list[Content] = []
+        if self.view_keys:
+            lines.append(Content.styled(f"{self.view_title} keys", "bold underline"))
+            lines += _lines(self.view_keys)
+            lines.append(Content(""))
+        if self.app_keys:
+            lines.append(Content.styled("Everywhere", "bold underline"))
+            lines += _lines(self.app_keys)
+            lines.append(Content(""))
+        lines.append(
+            Content.styled("escape, ? or q closes this help. Keys are remapped in [keys].", "$text-muted")
+        )
         with VerticalScroll() as scroll:
-            scroll.border_title = "Keys"
+            scroll.border_title = f"Keys · {self.view_title}" if self.view_title else "Keys"
             yield Static(Content("\n").join(lines), id="help-text")
 
     def action_close(self) -> None:
         self.dismiss()
+
+    def action_scroll(self, where: str) -> None:
+        box = self.query_one(VerticalScroll)
+        (box.scroll_down if where == "down" else box.scroll_up)()

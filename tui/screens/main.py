@@ -11,14 +11,15 @@ from textual.app import ComposeResult
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Footer
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from services.alerts import Alert, AlertDispatcher
 from services.breakout import BreakoutRules
 from services.cache import BarStore, CacheError
 from services.engine import BreakoutReport
-from services.journal import Journal
+from services.journal import Journal, JournalEntry
 from services.models import SourceKind
 from services.monitor import Monitor
 from services.refresh import RefreshLoop
@@ -28,6 +29,8 @@ from services.sources.base import MarketDataSource
 from tui.config import Settings
 from tui.screens.dashboard import DashboardView
 from tui.screens.digest import DigestScreen
+from tui.screens.journal_view import JournalView
+from tui.screens.view import MonitorView
 from widgets.status_bar import StatusBar
 from widgets.text_line import TextLine
 
@@ -35,10 +38,24 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+"""Below this the layout cannot be legible: the screen says so instead of drawing a broken one."""
 
-def title_content(rules: BreakoutRules, wide: bool = True) -> Content:
+JOURNAL_SHOWN = 500
+"""The journal view lists this many of the newest entries."""
+
+
+def view_classes() -> dict[str, tuple[str, type[DashboardView | MonitorView]]]:
+    """view id -> (number key, class), in key order."""
+    return {
+        "dashboard": ("1", DashboardView),
+        "journal": ("6", JournalView),
+    }
+
+
+def title_content(rules: BreakoutRules, wide: bool = True, view: str = "", symbol: str = "") -> Content:
     targets = " / ".join(f"{t:,.0f}" for t in rules.targets)
-    return Content.assemble(
+    parts: list[tuple[str, str] | str] = [
         (" breakout-monitor ", "bold $text on $primary"),
         "  Russell 2000 breakout watch  " if wide else "  ",
         (f"{rules.symbol} " if not wide else "", "bold"),
@@ -46,7 +63,12 @@ def title_content(rules: BreakoutRules, wide: bool = True) -> Content:
         (f"{rules.level:,.0f}", "bold"),
         ("  targets ", "$text-muted"),
         (targets, "bold"),
-    )
+    ]
+    if view:
+        parts += ["   ", (f"{view}", "bold $accent")]
+    if symbol and view != "Dashboard":
+        parts += [(" · ", "$text-muted"), (symbol, "bold")]
+    return Content.assemble(*parts)
 
 
 class MainScreen(Screen[None]):
@@ -74,20 +96,97 @@ class MainScreen(Screen[None]):
         self._reports: asyncio.Queue[BreakoutReport] = asyncio.Queue()
         self._last_report: BreakoutReport | None = None
         self._last_look = clock()
+        self.monitor: Monitor | None = None
+        self.symbols = list(settings.symbols)
+        self.symbol = self.symbols[0]
+        """The focused symbol: tab / shift+tab cycle it; the chart and the tables follow it."""
+        self.journal_away: list[JournalEntry] = []
 
     def compose(self) -> ComposeResult:
         yield TextLine(title_content(self.settings.breakout), id="title")
         with ContentSwitcher(initial="dashboard", id="views"):
-            yield DashboardView(self.settings.symbols, id="dashboard")
+            for view_id, (_key, cls) in view_classes().items():
+                yield cls(self.symbols, id=view_id)
+        yield Static(id="too-small")
         yield StatusBar(id="status")
         yield Footer()
 
+    # ------------------------------------------------------------------ layout
+    @property
+    def current_view(self) -> Widget:
+        switcher = self.query_one("#views", ContentSwitcher)
+        return switcher.query_one(f"#{switcher.current}")
+
+    def view_title(self) -> str:
+        return str(getattr(self.current_view, "view_title", "Dashboard"))
+
+    def _show_title(self) -> None:
+        wide = self.size.width >= 100
+        self.query_one("#title", TextLine).show(
+            title_content(self.settings.breakout, wide, self.view_title(), self.symbol)
+        )
+
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 100 or self.size.height < 32, "-compact")
-        self.query_one("#title", TextLine).show(title_content(self.settings.breakout, self.size.width >= 100))
+        w, h = self.size
+        too_small = w < MIN_WIDTH or h < MIN_HEIGHT
+        self.set_class(too_small, "-too-small")
+        if too_small:
+            self.query_one("#too-small", Static).update(
+                f"terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT}, have {w}×{h})\n"  # noqa: RUF001
+                "enlarge the window; q quits"
+            )
+        self.set_class(w < 100 or h < 32, "-compact")
+        self._show_title()
+
+    def show_view(self, view_id: str) -> None:
+        switcher = self.query_one("#views", ContentSwitcher)
+        switcher.current = view_id
+        view = self.current_view
+        if view.can_focus:
+            view.focus()
+        else:
+            self.set_focus(None)
+        self._show_title()
+        self.app.refresh_bindings()
+
+    def cycle_symbol(self, step: int) -> str:
+        i = self.symbols.index(self.symbol) if self.symbol in self.symbols else 0
+        self.symbol = self.symbols[(i + step) % len(self.symbols)]
+        self._focus_symbol()
+        return self.symbol
+
+    def focus_symbol(self, symbol: str) -> None:
+        if symbol in self.symbols:
+            self.symbol = symbol
+            self._focus_symbol()
+
+    def _focus_symbol(self) -> None:
+        for view in self.query_one("#views", ContentSwitcher).query_children(MonitorView):
+            view.set_symbol(self.symbol)
+        self.query_one(DashboardView).set_focused(self.symbol)
+        self._show_title()
+
+    async def set_watchlist(self, symbols: list[str]) -> None:
+        """The user added or removed a symbol: every view follows; new symbols are fetched at once."""
+        self.symbols = list(symbols)
+        if self.symbol not in self.symbols:
+            self.symbol = self.symbols[0]
+        dashboard = self.query_one(DashboardView)
+        await dashboard.set_symbols(self.symbols)
+        for view in self.query_one("#views", ContentSwitcher).query_children(MonitorView):
+            view.set_symbols(self.symbols)
+            view.set_symbol(self.symbol)
+        dashboard.set_focused(self.symbol)
+        if self.monitor is not None:
+            self.monitor.set_watchlist(self.symbols)
+            if self.feed is not None:
+                self.feed.refresh_now()
+                self.feed._emit()  # repaint at once with what is known; the fetch follows
+        self._show_title()
 
     def on_mount(self) -> None:
         self.on_resize()
+        self.query_one(DashboardView).set_focused(self.symbol)
         self.run_worker(self._run_feed(), name="feed", group="feed", exclusive=True, exit_on_error=False)
         self.run_worker(
             self._run_alerts(), name="alerts", group="alerts", exclusive=True, exit_on_error=False
@@ -152,13 +251,19 @@ class MainScreen(Screen[None]):
                         )
                 if first:
                     first = False
+                    self.journal_away = list(sentinel.digest)
                     if sentinel.digest:
                         self.app.push_screen(DigestScreen(sentinel.digest))
+                await self._show_journal(journal)
         finally:
             try:
                 await sentinel.mark_seen()
             finally:
                 await asyncio.to_thread(journal.close)
+
+    async def _show_journal(self, journal: Journal) -> None:
+        entries = await asyncio.to_thread(journal.entries, limit=JOURNAL_SHOWN)
+        self.query_one(JournalView).show_entries(entries, self.journal_away)
 
     async def come_back(self) -> None:
         """The user is back (a key, focus): after a long idle, show what happened meanwhile."""
@@ -176,9 +281,9 @@ class MainScreen(Screen[None]):
 
     async def _run_feed(self) -> None:
         store = await self._open_store()
-        monitor = Monitor(
+        self.monitor = monitor = Monitor(
             self.source,
-            symbols=self.settings.symbols,
+            symbols=self.symbols,
             rules=self.settings.breakout,
             store=store,
             clock=self.clock,
@@ -218,6 +323,8 @@ class MainScreen(Screen[None]):
             self._reports.put_nowait(snap.report)
         now = self.clock()
         self.query_one(DashboardView).show(snap, now)
+        for view in self.query_one("#views", ContentSwitcher).query_children(MonitorView):
+            view.show(snap, now)
         self.query_one(StatusBar).show(snap.status)
         self._arm_age_timer(any(s.stale for s in snap.symbols.values()))
 
