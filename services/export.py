@@ -31,6 +31,7 @@ COLUMNS = (
     "macd",
     "macd_signal",
     "macd_hist",
+    "in_progress",
 )
 
 
@@ -44,8 +45,12 @@ def _cell(value: float) -> str:
     return "" if value != value else f"{value:.6g}" if abs(value) >= 1e6 else f"{value:.4f}"  # NaN -> ""
 
 
-def write_bars_csv(daily: BarSeries, path: Path) -> int:
-    """Write `daily` with RSI 14, SMA 50/200 and MACD 12/26/9 per bar; returns the number of rows."""
+def write_bars_csv(daily: BarSeries, path: Path, last_in_progress: bool = False) -> int:
+    """Write `daily` with RSI 14, SMA 50/200 and MACD 12/26/9 per bar; returns the number of rows.
+
+    `last_in_progress`: the last bar is today's, not yet closed; its row says so (in_progress = 1), as
+    its values will still change.
+    """
     import numpy as np
     import talib
 
@@ -80,6 +85,7 @@ def write_bars_csv(daily: BarSeries, path: Path) -> int:
                         _cell(float(macd[i])),
                         _cell(float(signal[i])),
                         _cell(float(hist[i])),
+                        "1" if last_in_progress and i == n - 1 else "0",
                     ]
                 )
         os.replace(tmp, path)

@@ -80,8 +80,8 @@ class BreakoutMonitorApp(App[int]):
         self.source = source
         self.clock = clock
         self.main = MainScreen(settings, source, clock=clock, as_of=as_of)
-        self.theme = settings.theme
         self._theme_ready = False
+        self.theme = settings.theme
         if settings.keys:
             self.set_keymap(dict(settings.keys))
 
@@ -186,10 +186,10 @@ class BreakoutMonitorApp(App[int]):
             await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
             svg = self.save_screenshot(f"{self.main.current_view.id}-{stem}.svg", str(folder))
             written = [Path(svg).name]
-            daily = snap.symbols[sym].daily if snap is not None and sym in snap.symbols else None
-            if daily:
+            shown = snap.symbols.get(sym) if snap is not None else None
+            if shown is not None and shown.daily:
                 csv_path = folder / f"{stem}.csv"
-                await asyncio.to_thread(write_bars_csv, daily, csv_path)
+                await asyncio.to_thread(write_bars_csv, shown.daily, csv_path, shown.provisional)
                 written.append(csv_path.name)
         except OSError as exc:
             self.notify(f"export failed: {exc.strerror or exc} ({folder})", severity="error", timeout=10)

@@ -104,3 +104,23 @@ class ScriptedSource:
 
     async def aclose(self) -> None:
         self.closed = True
+
+
+def thesis_source(
+    last_day: date = date(2026, 11, 23), now: datetime | None = None, poll: float | None = None
+) -> ScriptedSource:
+    """The default watchlist with a year of gently rising bars and ^RUT just above its level."""
+    n = 260
+    return ScriptedSource(
+        {
+            "IWM": daily_series("IWM", [230.0 + i * 0.1 for i in range(n)], last_day),
+            "SPY": daily_series("SPY", [600.0 + i * 0.2 for i in range(n)], last_day),
+            "^RUT": daily_series("^RUT", [2400.0] * (n - 3) + [2566.0, 2570.0, 2575.0], last_day),
+            "^GSPC": daily_series("^GSPC", [6000.0 + i for i in range(n)], last_day),
+            "^TNX": daily_series("^TNX", [4.0 + i * 0.001 for i in range(n)], last_day),
+            "^VIX": daily_series("^VIX", [18.0] * n, last_day),
+            "QQQ": daily_series("QQQ", [500.0 + i * 0.3 for i in range(n)], last_day),
+        },
+        poll=poll,
+        now=now or datetime(2026, 11, 24, 16, 0, tzinfo=UTC),
+    )

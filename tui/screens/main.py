@@ -53,26 +53,42 @@ def view_classes() -> dict[str, tuple[str, type[DashboardView | MonitorView]]]:
     }
 
 
-def title_content(rules: BreakoutRules, wide: bool = True, view: str = "", symbol: str = "") -> Content:
+SHORT_NAMES = {
+    "dashboard": "Dash",
+    "chart": "Chart",
+    "indicators": "Ind",
+    "strength": "RS",
+    "history": "Hist",
+    "journal": "Jrnl",
+}
+"""The view strip in the title line: every view's number key and a short name, the current one lit."""
+
+
+def title_content(rules: BreakoutRules, wide: bool = True, view_id: str = "", symbol: str = "") -> Content:
     targets = " / ".join(f"{t:,.0f}" for t in rules.targets)
-    parts: list[tuple[str, str] | str] = [
-        (" breakout-monitor ", "bold $text on $primary"),
-        "  Russell 2000 breakout watch  " if wide else "  ",
-        (f"{rules.symbol} " if not wide else "", "bold"),
-        ("level ", "$text-muted"),
-        (f"{rules.level:,.0f}", "bold"),
-        ("  targets ", "$text-muted"),
-        (targets, "bold"),
-    ]
-    if view:
-        parts += ["   ", (f"{view}", "bold $accent")]
-    if symbol and view != "Dashboard":
-        parts += [(" · ", "$text-muted"), (symbol, "bold")]
+    parts: list[tuple[str, str] | str] = [(" breakout-monitor ", "bold $text on $primary"), " "]
+    if wide:
+        parts += [
+            (f" {rules.symbol} ", "bold"),
+            ("level ", "$text-muted"),
+            (f"{rules.level:,.0f}", "bold"),
+            ("  targets ", "$text-muted"),
+            (targets, "bold"),
+            "   ",
+        ]
+    if view_id:
+        for vid, (key, _cls) in view_classes().items():
+            name = f"{key} {SHORT_NAMES.get(vid, vid)}"
+            parts += [(f" {name} ", "bold $text on $accent" if vid == view_id else "$text-muted")]
+        if symbol and view_id != "dashboard":
+            parts += [("  · ", "$text-muted"), (symbol, "bold")]
     return Content.assemble(*parts)
 
 
 class MainScreen(Screen[None]):
     """Owns the refresh worker: it ends with the screen, so no task outlives the app."""
+
+    AUTO_FOCUS = ""  # the current view takes focus (show_view), never a hidden one
 
     def __init__(
         self,
@@ -122,8 +138,9 @@ class MainScreen(Screen[None]):
 
     def _show_title(self) -> None:
         wide = self.size.width >= 100
+        view_id = self.query_one("#views", ContentSwitcher).current or ""
         self.query_one("#title", TextLine).show(
-            title_content(self.settings.breakout, wide, self.view_title(), self.symbol)
+            title_content(self.settings.breakout, wide, view_id, self.symbol)
         )
 
     def on_resize(self) -> None:
@@ -132,8 +149,8 @@ class MainScreen(Screen[None]):
         self.set_class(too_small, "-too-small")
         if too_small:
             self.query_one("#too-small", Static).update(
-                f"terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT}, have {w}×{h})\n"  # noqa: RUF001
-                "enlarge the window; q quits"
+                f"terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT})\n"  # noqa: RUF001
+                f"now {w}×{h}: enlarge it, or q quits"  # noqa: RUF001
             )
         self.set_class(w < 100 or h < 32, "-compact")
         self._show_title()
@@ -187,6 +204,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.on_resize()
         self.query_one(DashboardView).set_focused(self.symbol)
+        self.show_view("dashboard")
         self.run_worker(self._run_feed(), name="feed", group="feed", exclusive=True, exit_on_error=False)
         self.run_worker(
             self._run_alerts(), name="alerts", group="alerts", exclusive=True, exit_on_error=False
