@@ -60,7 +60,7 @@ async def test_dashboard_shows_quotes_indicators_breakout_and_status(
         assert "RSI 14" in text and "SMA 200" in text and "MACD" in text
         assert "Breakout" in text and "CONFIRMED" in text and "2,600" in text
         assert "scripted" in text and "REG" in text  # status bar: source and session
-        assert "Dashboard" in text and "Quit" in text  # the footer
+        assert "1 Dash" in text.splitlines()[0] and "Quit" in text.splitlines()[-1]  # view strip, footer
         lines = text.splitlines()
         assert len(lines) == size[1] and all(len(line) <= size[0] for line in lines)
         # Every panel ends (bottom border included) above the status bar: nothing is cut off.

@@ -31,7 +31,7 @@ def test_a_multiline_watchlist_is_replaced_and_everything_else_kept(tmp_path: Pa
     cfg.write_text(CONFIG)
     save_top_level(cfg, {"symbols": ("IWM", "SPY", "QQQ")})
     text = cfg.read_text()
-    assert text.startswith("# my monitor\nsymbols = [\"IWM\", \"SPY\", \"QQQ\"]\nrefresh = 30  # seconds\n")
+    assert text.startswith('# my monitor\nsymbols = ["IWM", "SPY", "QQQ"]\nrefresh = 30  # seconds\n')
     assert text.endswith(CONFIG[CONFIG.index("\n[breakout]") :])
     s = load_settings(cfg, {})
     assert s.symbols == ("IWM", "SPY", "QQQ") and s.refresh == 30 and s.breakout.level == 2565
@@ -80,3 +80,17 @@ def test_a_key_can_be_remapped_from_the_command_line(tmp_path: Path) -> None:
     cfg.write_text("")
     s = parse(["--config", str(cfg), "--set", "keys.feed.refresh=f5"]).settings
     assert dict(s.keys) == {"feed.refresh": "f5"}
+
+
+def test_an_unknown_binding_id_in_keys_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli import main
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[keys]\n"feed.refressh" = "f5"\n')
+    assert main(["--config", str(cfg), "--demo"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"breakout-monitor: error: {cfg}: keys.feed.refressh: no such binding (did you mean 'feed.refresh'?)"
+    ]

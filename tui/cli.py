@@ -1,4 +1,5 @@
-"""Command line: `breakout-monitor [options]` runs the dashboard, `breakout-monitor status` prints it once.
+"""Command line: `breakout-monitor [options]` runs the dashboard, `breakout-monitor status` prints it once,
+`events` prints the breakout timeline and `history` the calendar years of small caps against large caps.
 
 Bad input of any kind (flags, config, CSV, symbols) ends in one line on stderr and exit code 2, never a
 traceback. Heavy modules (Textual, pandas, yfinance) are imported only once they are needed.
@@ -118,14 +119,17 @@ def _source_options() -> argparse.ArgumentParser:
     return p
 
 
-def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser, argparse.ArgumentParser]:
+def build_parsers() -> tuple[
+    argparse.ArgumentParser, argparse.ArgumentParser, argparse.ArgumentParser, argparse.ArgumentParser
+]:
     common = _source_options()
     run = _Parser(
         prog=APP_NAME,
         parents=[common],
         description="Full-screen monitor of the Russell 2000 breakout (RTY 2,565). "
         "Other commands: `breakout-monitor status` prints the same snapshot once; "
-        "`breakout-monitor events` prints the breakout timeline over the history.",
+        "`breakout-monitor events` prints the breakout timeline over the history; "
+        "`breakout-monitor history` prints small caps against large caps year by year.",
     )
     run.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     status = _Parser(
@@ -144,7 +148,16 @@ def build_parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser, a
     events.add_argument("--from", dest="date_from", type=_iso_date, metavar="DATE", help="first date shown")
     events.add_argument("--to", dest="date_to", type=_iso_date, metavar="DATE", help="last date shown")
     events.add_argument("--json", action="store_true", help="print JSON instead of text")
-    return run, status, events
+    history = _Parser(
+        prog=f"{APP_NAME} history",
+        parents=[common],
+        description="Print the calendar-year returns of small caps against large caps (^RUT vs ^GSPC "
+        "price returns when both have data, else IWM vs SPY total returns), the spread and the years "
+        "small caps led. Returns in percent, each year from the last close of the year before; a "
+        "partial first or last year is marked (exit 0 ok, 1 no pair with data, 2 bad input).",
+    )
+    history.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return run, status, events, history
 
 
 @dataclass(frozen=True)
@@ -155,7 +168,7 @@ class Invocation:
 
 
 def parse(argv: Sequence[str]) -> Invocation:
-    run, status, events = build_parsers()
+    run, status, events, history = build_parsers()
     argv = list(argv)
     if argv and argv[0] == "status":
         command, args = "status", status.parse_args(argv[1:])
@@ -163,6 +176,8 @@ def parse(argv: Sequence[str]) -> Invocation:
         command, args = "events", events.parse_args(argv[1:])
         if args.date_from and args.date_to and args.date_from > args.date_to:
             raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
+    elif argv and argv[0] == "history":
+        command, args = "history", history.parse_args(argv[1:])
     else:
         command, args = "run", run.parse_args(argv)
     if args.replay is None and (args.as_of is not None or args.speed is not None):
@@ -293,7 +308,42 @@ def run_events(inv: Invocation) -> int:
     return 0 if snapshot.breakout is not None and snapshot.breakout.state is not None else 1
 
 
+def run_history(inv: Invocation) -> int:
+    from dataclasses import replace
+
+    from services.history import PAIRS, history_from_snapshot, render_text
+
+    source = open_source(inv)
+    # Only the pairs matter here, whatever the watchlist: the indices and their ETFs.
+    pair_symbols = tuple(dict.fromkeys(s for p in PAIRS for s in (p.small, p.large)))
+    snapshot, _events = asyncio.run(collect(replace(inv.settings, symbols=pair_symbols), source))
+    history = history_from_snapshot(snapshot.symbols)
+    if inv.args.json:
+        print(json.dumps([y.as_json() for y in history.years], indent=2))
+        if history.note:
+            print(f"{APP_NAME}: {history.note}", file=sys.stderr)
+    else:
+        print(render_text(history))
+    return 0 if history.years else 1
+
+
+def check_keys(settings: Settings) -> None:
+    """Every `[keys]` entry must name a binding of the app: a typo would silently remap nothing."""
+    import difflib
+
+    from tui.app import all_binding_ids
+
+    known = all_binding_ids()
+    where = settings.config_path or "--set"
+    for binding_id, _keys in settings.keys:
+        if binding_id not in known:
+            close = difflib.get_close_matches(binding_id, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{where}: keys.{binding_id}: no such binding{hint}")
+
+
 def run_app(inv: Invocation) -> int:
+    check_keys(inv.settings)
     source = open_source(inv)
     from tui.app import BreakoutMonitorApp
 
@@ -311,6 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_status(inv)
         if inv.command == "events":
             return run_events(inv)
+        if inv.command == "history":
+            return run_history(inv)
         return run_app(inv)
     except (UsageError, ConfigError) as exc:
         print(f"{APP_NAME}: error: {exc}", file=sys.stderr)

@@ -29,6 +29,7 @@ from services.sources.base import MarketDataSource
 from tui.config import Settings
 from tui.screens.dashboard import DashboardView
 from tui.screens.digest import DigestScreen
+from tui.screens.history_view import HistoryView
 from tui.screens.journal_view import JournalView
 from tui.screens.view import MonitorView
 from widgets.status_bar import StatusBar
@@ -49,6 +50,7 @@ def view_classes() -> dict[str, tuple[str, type[DashboardView | MonitorView]]]:
     """view id -> (number key, class), in key order."""
     return {
         "dashboard": ("1", DashboardView),
+        "history": ("5", HistoryView),
         "journal": ("6", JournalView),
     }
 
