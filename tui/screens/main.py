@@ -30,7 +30,9 @@ from tui.config import Settings
 from tui.screens.dashboard import DashboardView
 from tui.screens.digest import DigestScreen
 from tui.screens.history_view import HistoryView
+from tui.screens.indicators_view import IndicatorsView
 from tui.screens.journal_view import JournalView
+from tui.screens.strength_view import StrengthView
 from tui.screens.view import MonitorView
 from widgets.status_bar import StatusBar
 from widgets.text_line import TextLine
@@ -50,6 +52,8 @@ def view_classes() -> dict[str, tuple[str, type[DashboardView | MonitorView]]]:
     """view id -> (number key, class), in key order."""
     return {
         "dashboard": ("1", DashboardView),
+        "indicators": ("3", IndicatorsView),
+        "strength": ("4", StrengthView),
         "history": ("5", HistoryView),
         "journal": ("6", JournalView),
     }
@@ -124,7 +128,10 @@ class MainScreen(Screen[None]):
         yield TextLine(title_content(self.settings.breakout), id="title")
         with ContentSwitcher(initial="dashboard", id="views"):
             for view_id, (_key, cls) in view_classes().items():
-                yield cls(self.symbols, id=view_id)
+                if cls is StrengthView:
+                    yield StrengthView(self.symbols, rules=self.settings.breakout, id=view_id)
+                else:
+                    yield cls(self.symbols, id=view_id)
         yield Static(id="too-small")
         yield StatusBar(id="status")
         yield Footer()
