@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from textual import events
 from textual.app import App, ComposeResult
 from uitools import screen_text
 
+from services.csv_bars import read_bars_csv
 from services.history import Basis, YearReturn, compare_years, history_from_snapshot, year_returns
 from services.models import Bar, BarSeries, ErrorKind, Interval, SourceKind, SymbolError, day_ts
 from services.snapshot import FeedStatus, Snapshot, SymbolSnapshot
 from tui.cli import main
 from tui.screens.history_view import HistoryView
 from widgets.year_returns_chart import YearReturnsChart
+from widgets.year_returns_table import YearReturnsTable
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "daily"
 JOHNVB21 = SHARED / "johnvb21-market-simulator"
@@ -427,9 +431,17 @@ def test_history_json_on_auto_adjusted_etfs_through_2025(cfg: Path, capsys) -> N
 
 # ---------------------------------------------------------------------- the view
 # Hand-made years 1990-2024: small caps +20 % in even years and -5 % in odd ones, large caps +8 %
-# every year (so small caps led in the even years). The first year starts on 2 January: partial.
+# every year (so small caps led in the even years by 12 pp and lagged in the odd ones by 13 pp). The
+# first year starts on 2 January: partial.
 SMALL_RET = {y: (20.0 if y % 2 == 0 else -5.0) for y in range(1990, 2025)}
 LARGE_RET = 8.0
+
+
+def last_weekday(y: int) -> date:
+    d = date(y, 12, 31)
+    while d.weekday() >= 5:
+        d -= timedelta(days=1)
+    return d
 
 
 def view_series() -> tuple[BarSeries, BarSeries]:
@@ -438,11 +450,8 @@ def view_series() -> tuple[BarSeries, BarSeries]:
     for y in range(1990, 2025):
         s *= 1 + SMALL_RET[y] / 100
         g *= 1 + LARGE_RET / 100
-        d = date(y, 12, 31)
-        while d.weekday() >= 5:
-            d -= timedelta(days=1)
-        small_rows.append((d, s))
-        large_rows.append((d, g))
+        small_rows.append((last_weekday(y), s))
+        large_rows.append((last_weekday(y), g))
     return series("^RUT", small_rows), series("^GSPC", large_rows)
 
 
@@ -453,6 +462,57 @@ class HistoryApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield HistoryView(self.symbols, id="history")
+
+
+# Reading the chart off the screen. Table and chart sit side by side: a year's screen line is
+# "│ 2003 <table> ││ <chart> │"; in the chart the zero axis is the one "│". A bar is a run of eighth
+# blocks from the axis outwards; a left bar's outer cell is the complementary left eighth drawn in
+# reverse video, so a glyph filling k eighths from the left shows 8 - k filled from the right.
+BLOCKS = "▏▎▍▌▋▊▉█"
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    year: str
+    """The table's year cell on that screen line ("2024*" when partial)."""
+    left: str
+    """The chart left of the axis."""
+    right: str
+    """The chart right of the axis, up to the border."""
+
+    @property
+    def right_bar(self) -> str:
+        return self.right[: len(self.right) - len(self.right.lstrip(BLOCKS))]
+
+    @property
+    def left_bar(self) -> str:
+        return self.left[len(self.left.rstrip(BLOCKS)) :]
+
+    def eighths(self) -> int:
+        """The bar's length in eighths of a cell, positive to the right."""
+        if self.right_bar:
+            bar = self.right_bar
+            return 8 * bar.count("█") + (0 if bar[-1] == "█" else BLOCKS.index(bar[-1]) + 1)
+        bar = self.left_bar
+        if not bar:
+            return 0
+        return -(8 * bar.count("█") + (0 if bar[0] == "█" else 8 - (BLOCKS.index(bar[0]) + 1)))
+
+
+def chart_rows(text: str) -> dict[int, ChartRow]:
+    """The chart's part of every screen line that has a year in the table, by that year."""
+    rows: dict[int, ChartRow] = {}
+    for line in text.splitlines():
+        if "││" not in line or not line.startswith("│ "):
+            continue
+        table, chart = line.split("││", 1)
+        year = table[2:].split(" ", 1)[0]
+        if not year[:4].isdigit():
+            continue
+        chart = chart[: chart.rindex("│")]  # the chart's right border
+        left, right = chart.split("│")  # one axis per year line
+        rows[int(year[:4])] = ChartRow(year, left, right)
+    return rows
 
 
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)])
@@ -479,21 +539,133 @@ async def test_the_view_shows_the_pair_the_count_and_the_years(size: tuple[int, 
         assert "+20.00" in row_2024 and "+8.00" in row_2024 and "+12.00" in row_2024 and "▲" in row_2024
         row_2023 = next(line for line in lines if "│ 2023 " in line)
         assert "-5.00" in row_2023 and "-13.00" in row_2023 and "▲" not in row_2023
-        assert "Spread" in text  # the chart's title
+        assert "Spread, ^RUT - ^GSPC, pp" in text  # the chart's title
+        # On the line of each year the table shows, the chart has that year's bar: right when small
+        # caps led (+12 pp), left when they lagged (-13 pp).
+        rows = chart_rows(text)
+        assert 2024 in rows and 2023 in rows
+        for year, row in rows.items():
+            if SMALL_RET[year] > LARGE_RET:
+                assert row.right_bar and not row.left_bar and "+12.0" in row.right, year
+            else:
+                assert row.left_bar and not row.right_bar and "-13.0" in row.left, year
+        assert rows[2024].eighths() < -rows[2023].eighths()  # 12 pp is shorter than 13 pp
         if size == (120, 40):  # all 35 years fit
-            assert "│ 1990*" in text
+            assert "│ 1990*" in text and list(rows) == list(range(1990, 2025))
             return
         assert "│ 1990*" not in text
-        await pilot.press("g")  # to the oldest year
+        await pilot.press("g")  # to the oldest year: the chart scrolls with the table
         await pilot.pause()
         text = screen_text(app)
         assert "│ 1990*" in text and "│ 1991 " in text and "│ 2024 " not in text
+        rows = chart_rows(text)
+        assert min(rows) == 1990 and rows[1990].right_bar and rows[1991].left_bar
         await pilot.press("j")
         await pilot.pause()
-        assert "│ 1990*" not in screen_text(app) and "│ 1991 " in screen_text(app)
+        rows = chart_rows(screen_text(app))
+        assert min(rows) == 1991 and rows[1991].left_bar and rows[1992].right_bar
         await pilot.press("G")
         await pilot.pause()
-        assert "│ 2024 " in screen_text(app)
+        rows = chart_rows(screen_text(app))
+        assert max(rows) == 2024 and rows[2024].right_bar and rows[2023].left_bar
+
+
+async def test_the_mouse_wheel_over_the_chart_scrolls_the_table_with_it() -> None:
+    rut, gspc = view_series()
+    app = HistoryApp(["^RUT", "^GSPC"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(HistoryView).show(snapshot_of(sym_snap(rut), sym_snap(gspc)), NOW)
+        await pilot.pause()
+        await pilot.press("g")
+        await pilot.pause()
+        assert min(chart_rows(screen_text(app))) == 1990
+        # Pilot has no public wheel helper in Textual 8.2.8: the one behind click() sends it.
+        chart = app.query_one(YearReturnsChart)
+        await pilot._post_mouse_events([events.MouseScrollDown], chart, offset=(10, 5))
+        await pilot.pause()
+        rows = chart_rows(screen_text(app))
+        assert min(rows) > 1990 and rows[min(rows)].year == str(min(rows))
+        assert all(bool(r.right_bar) == (y % 2 == 0) for y, r in rows.items())
+        await pilot._post_mouse_events([events.MouseScrollUp], chart, offset=(10, 5))
+        await pilot.pause()
+        assert min(chart_rows(screen_text(app))) == 1990
+
+
+# Spreads chosen so the bars' proportions are known: large caps flat (0 %) every year, so the spread
+# is small caps' return. 2001-2007 are whole years; 2008 stops on 30 June (partial).
+SPREADS = {2001: 30.0, 2002: 15.0, 2003: -30.0, 2004: -7.5, 2005: 0.1, 2006: -15.0, 2007: 3.75, 2008: -4.0}
+
+
+def spread_series() -> tuple[BarSeries, BarSeries]:
+    days = [last_weekday(2000), *(last_weekday(y) for y in range(2001, 2008)), date(2008, 6, 30)]
+    small, level = [(days[0], 100.0)], 100.0
+    for d, spread in zip(days[1:], SPREADS.values(), strict=True):
+        level *= 1 + spread / 100
+        small.append((d, level))
+    return series("^RUT", small), series("^GSPC", [(d, 50.0) for d in days])
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_bars_are_as_long_as_their_spread_with_the_value_at_the_end(size: tuple[int, int]) -> None:
+    rut, gspc = spread_series()
+    app = HistoryApp(["^RUT", "^GSPC"])
+    async with app.run_test(size=size) as pilot:
+        app.query_one(HistoryView).show(snapshot_of(sym_snap(rut), sym_snap(gspc)), NOW)
+        await pilot.pause()
+        await pilot.pause()
+        text = screen_text(app)
+        rows = chart_rows(text)
+        assert list(rows) == list(SPREADS)
+        e = {y: r.eighths() for y, r in rows.items()}
+        # The sides: right for the years small caps led, left for those they lagged.
+        assert all((e[y] > 0) == (SPREADS[y] > 0) for y in SPREADS)
+        # The scale is the largest |spread|, 30 pp, on either side; the others in proportion (within
+        # an eighth of a cell), and a 0.1 pp lead is still visible.
+        assert e[2003] == -e[2001]
+        assert e[2001] >= 8 * 8  # at least 8 cells at 80 columns
+        for year in (2002, 2004, 2006, 2007):
+            assert abs(e[year] - e[2001] * SPREADS[year] / 30.0) <= 1, year
+        assert 1 <= e[2005] <= 2
+        # The longest bar and its value fill the half it is in (to within the one spare cell).
+        right = rows[2001].right
+        assert right.split() == [rows[2001].right_bar, "+30.0"]
+        assert len(right) - len(right.rstrip()) <= 1
+        assert rows[2003].left.split()[-2:] == ["-30.0", rows[2003].left_bar]
+        assert rows[2007].right.split() == [rows[2007].right_bar, "+3.8"]
+        # The partial year: starred in the table and at the bar's value.
+        assert rows[2008].year == "2008*" and rows[2008].left.split()[-2] == "-4.0*"
+        # The legend over the bars, on the table's header line, and the scale under them.
+        legend = next(line for line in text.splitlines() if "│ year " in line)
+        assert "◀ ^RUT lagged 0 ^RUT led ▶" in legend
+        assert "scale ±30.0 pp" in text
+
+
+@pytest.mark.skipif(not (JOHNVB21 / "^RUT.csv").exists(), reason="../shared/data absent")
+async def test_the_chart_of_the_real_russell_2000_reads_like_its_table() -> None:
+    _, rut = read_bars_csv(JOHNVB21 / "^RUT.csv")
+    _, gspc = read_bars_csv(JOHNVB21 / "^GSPC.csv")
+    want = pandas_years(read_close(JOHNVB21 / "^RUT.csv"), read_close(JOHNVB21 / "^GSPC.csv"))
+    app = HistoryApp(["^RUT", "^GSPC"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(HistoryView).show(snapshot_of(sym_snap(rut), sym_snap(gspc)), NOW)
+        await pilot.pause()
+        await pilot.pause()
+        rows = chart_rows(screen_text(app))
+        assert list(rows) == list(want.index)  # 1990-2024, oldest first, all on screen
+        # At 120 columns the chart also labels its rows: the year on the chart's part of each line
+        # is the table's.
+        for year, row in rows.items():
+            assert row.left.split()[0] == row.year, year
+        e = {y: r.eighths() for y, r in rows.items()}
+        # 2003 (+19.0 pp) reaches right, much further than 1999 (+0.1 pp).
+        assert e[2003] > 0 and e[1999] > 0 and e[2003] > 10 * e[1999]
+        assert "+19.0" in rows[2003].right
+        # 1998 (-30.1 pp, the widest spread) sets the scale; 2021 lagged too.
+        assert e[1998] == -max(abs(v) for v in e.values()) and e[2021] < 0
+        assert "-30.1" in rows[1998].left and "-13.2" in rows[2021].left
+        for year, w in want.iterrows():
+            assert (e[year] > 0) == (w["spread"] > 0), year
+        assert rows[2024].year == "2024*" and "-12.3*" in rows[2024].left
 
 
 async def test_the_view_redraws_nothing_for_an_unchanged_snapshot_and_names_a_missing_symbol() -> None:
@@ -504,12 +676,25 @@ async def test_the_view_redraws_nothing_for_an_unchanged_snapshot_and_names_a_mi
         view = app.query_one(HistoryView)
         view.show(snap, NOW)
         await pilot.pause()
+        await pilot.pause()
         chart = app.query_one(YearReturnsChart)
         shown, builds = view.history, chart.builds
-        assert builds == 1
+        assert builds >= 1
         view.show(snapshot_of(sym_snap(rut), sym_snap(gspc)), NOW)  # same data, new snapshot object
         await pilot.pause()
         assert view.history is shown and chart.builds == builds
+        # A scroll that does not move (already at the oldest year: all fit) costs nothing either.
+        await pilot.press("g")
+        await pilot.pause()
+        assert chart.builds == builds and app.query_one(YearReturnsTable).first_row == 0
+        # A resize rebuilds once; the same snapshot after it still costs nothing.
+        await pilot.resize_terminal(110, 40)
+        await pilot.pause()
+        resized = chart.builds
+        assert resized > builds
+        view.show(snapshot_of(sym_snap(rut), sym_snap(gspc)), NOW)
+        await pilot.pause()
+        assert chart.builds == resized
         # A watchlist without the S&P and without the ETFs: the view says so instead of drawing.
         err = SymbolError("^RUT", ErrorKind.UNKNOWN_SYMBOL, "not in the replay files")
         view.show(snapshot_of(sym_snap(BarSeries("^RUT", Interval.DAILY), error=err)), NOW)

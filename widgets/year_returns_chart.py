@@ -1,105 +1,194 @@
-"""The spread (small minus large, percentage points) per calendar year as a bar chart, oldest year on
-the left: bars above zero are the years small caps led ($success), below zero the years they lagged
-($error); the zero line separates them without colour too (NO_COLOR).
+"""The spread (small minus large, percentage points) per calendar year as horizontal bars of text, one
+row per year in the table's order (oldest first) and scrolled with it: the zero axis in the middle,
+bars to the right for the years small caps led ($success), to the left for the years they lagged
+($error), the value at the bar's end when it fits, partial years marked as in the table (a "*", muted).
 
-A plotext rebuild costs 24-64 ms on the event loop, so the plot is rebuilt only when the bars, the
-size or the theme changed; anything else repaints the last build.
+Eighth blocks give a bar 8 steps per cell. Unicode has left-filled eighths only (▏..▉), so the ragged
+end of a bar growing left is the complementary left eighth drawn in reverse: still right without colour
+(NO_COLOR). The scale is the largest |spread| of all the years (not only the rows on screen), so a bar
+keeps its length while the rows scroll; the subtitle names it.
+
+The rows are built only when the years, the first row shown or the size changed; Textual repaints the
+widget's whole region on every refresh, so `show()` and `scroll_to_row()` skip unchanged input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
-from textual.app import RenderResult
-from textual.color import Color
-from textual_plotext import PlotextPlot
+from textual.content import Content
+from textual.widget import Widget
 
-TICK_STEPS = (1, 2, 5, 10, 20, 50)
-TICK_LABEL_W = 6
-"""A year label and the room it needs around it on the x axis."""
-Y_AXIS_W = 8
-"""What plotext takes on the left for the y labels and the frame (roughly)."""
+from services import formatting as fmt
+from services.history import YearHistory
 
-BuildKey = tuple[tuple[tuple[int, float], ...], int, int, str]
-
-
-def year_ticks(first: int, last: int, plot_width: int) -> list[int]:
-    """Years to label on the x axis: every 1, 2, 5, 10... years, as dense as the width allows."""
-    room = max(1, plot_width // TICK_LABEL_W)
-    for step in TICK_STEPS:
-        ticks = [y for y in range(first, last + 1) if y % step == 0]
-        if len(ticks) <= room:
-            return ticks or [first]
-    return [first, last] if room >= 2 else [last]
+EIGHTHS = " ▏▎▍▌▋▊▉"
+"""EIGHTHS[k]: a cell filled k eighths from the left."""
+FULL = "█"
+AXIS = "│"
+PARTIAL_MARK = "*"
+YEAR_W = 6
+"""A year label and its gap: "2024* "."""
+YEARS_FROM_WIDTH = 44
+"""From this content width the chart labels its own rows with the year (too narrow beside the table
+at 80 columns, where the table's year is on the same line)."""
+MIN_BAR = 6
+"""Below this many cells for the longest bar, the values are left off (the table has them)."""
 
 
-class YearReturnsChart(PlotextPlot):
-    """Bars of (year, spread in percentage points); `show()` them, the widget redraws when they change."""
+@dataclass(frozen=True, slots=True)
+class SpreadBar:
+    year: int
+    spread: float
+    """Small minus large, percentage points."""
+    partial: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """Where things go in a row `width` cells wide."""
+
+    year_w: int
+    """0 or YEAR_W."""
+    half: int
+    """Cells on each side of the axis."""
+    bar_max: int
+    """Cells the largest |spread| fills."""
+    labels: bool
+    """The values fit after the bars."""
+
+
+def value_label(bar: SpreadBar) -> str:
+    """ "+19.0", "-12.3*" (partial); two decimals when one would read as zero."""
+    decimals = 1 if abs(bar.spread) >= 0.05 else 2
+    return fmt.signed(bar.spread, decimals) + (PARTIAL_MARK if bar.partial else "")
+
+
+def geometry(width: int, label_w: int) -> Geometry:
+    """The layout of a row `width` cells wide whose widest value label is `label_w` cells."""
+    year_w = YEAR_W if width >= YEARS_FROM_WIDTH else 0
+    half = max(0, (width - year_w - 1) // 2)
+    room = half - label_w - 1  # a space between a bar and its value
+    if room >= MIN_BAR:
+        return Geometry(year_w, half, room, True)
+    return Geometry(year_w, half, half, False)
+
+
+def eighths(spread: float, scale: float, bar_max: int) -> int:
+    """The bar's length in eighths of a cell; a non-zero spread gets at least one eighth."""
+    if scale <= 0 or spread == 0:
+        return 0
+    return max(1, round(abs(spread) / scale * bar_max * 8))
+
+
+def bar_line(bar: SpreadBar, scale: float, geo: Geometry) -> Content:
+    """One year's row: [year] left half, axis, right half."""
+    n = eighths(bar.spread, scale, geo.bar_max)
+    style = "$success" if bar.spread > 0 else "$error"
+    label = value_label(bar) if geo.labels else ""
+    parts: list[tuple[str, str] | str] = []
+    if geo.year_w:
+        year = f"{bar.year}{PARTIAL_MARK if bar.partial else ''}"
+        parts.append((f"{year:<{geo.year_w}}", "$text-muted" if bar.partial else ""))
+    full, rest = divmod(n, 8)
+    if bar.spread > 0:
+        body = FULL * full + (EIGHTHS[rest] if rest else "")
+        tail = f" {label}" if label else ""
+        parts += [" " * geo.half, (AXIS, "$text-muted"), (body, style), (tail, style)]
+        parts.append(" " * max(0, geo.half - len(body) - len(tail)))
+    elif bar.spread < 0:
+        head = f"{label} " if label else ""
+        cells = full + (1 if rest else 0)
+        parts.append(" " * max(0, geo.half - cells - len(head)))
+        parts.append((head, style))
+        if rest:
+            # The complementary left eighth, reversed: the cell's right `rest` eighths are filled.
+            parts.append((EIGHTHS[8 - rest], f"{style} reverse"))
+        parts += [(FULL * full, style), (AXIS, "$text-muted"), " " * geo.half]
+    else:
+        parts += [" " * geo.half, (AXIS, "$text-muted"), " " * geo.half]
+    return Content.assemble(*parts)
+
+
+def legend_line(small: str, geo: Geometry) -> Content:
+    """The line over the rows: which side is which, the axis at zero."""
+    left, right = f"◀ {small} lagged ", f" {small} led ▶"
+    if len(left) > geo.half:
+        left, right = "◀ lagged ", " led ▶"
+    return Content.assemble(
+        " " * geo.year_w,
+        (f"{left:>{geo.half}}"[-geo.half :] if geo.half else "", "$error"),
+        ("0", "bold"),
+        (f"{right:<{geo.half}}"[: geo.half], "$success"),
+    )
+
+
+RowsKey = tuple[tuple[SpreadBar, ...], int, int, int]
+
+
+class YearReturnsChart(Widget):
+    """Diverging bars of a `YearHistory`'s spreads; `show()` the years, `scroll_to_row()` the first
+    year on screen (the table's), the widget redraws only when one of them or its size changed."""
 
     DEFAULT_CSS = """
     YearReturnsChart {
         height: 1fr;
         width: 1fr;
         border: round $primary;
+        padding: 0 0 0 1;
     }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = "Spread, small - large, pp"
-        self.bars: tuple[tuple[int, float], ...] = ()
-        self._built_key: BuildKey | None = None
-        self._built: RenderResult | None = None
+        self.bars: tuple[SpreadBar, ...] = ()
+        self.small = ""
+        self.top = 0
+        """Index of the year on the first row."""
+        self._built_key: RowsKey | None = None
+        self._built = Content("")
         self.builds = 0
-        """How many times the plot was rebuilt (tests check that an unchanged input costs nothing)."""
+        """How many times the rows were built (tests check that an unchanged input costs nothing)."""
 
-    def show(self, bars: Sequence[tuple[int, float]]) -> None:
-        """Plot (year, spread) pairs, oldest first; nothing happens when they are those already shown."""
-        data = tuple(bars)
-        if data == self.bars:
+    def show(self, history: YearHistory) -> None:
+        """Chart `history`'s years, oldest first; nothing happens when they are those already shown."""
+        bars = tuple(SpreadBar(y.year, y.spread, y.partial) for y in history.years)
+        if bars == self.bars and history.pair.small == self.small:
             return
-        self.bars = data
+        self.bars, self.small = bars, history.pair.small
+        pair = history.pair
+        self.border_title = f"Spread, {pair.small} - {pair.large}, pp"
+        widest = max(self.bars, key=lambda b: abs(b.spread), default=None)
+        self.border_subtitle = (
+            f"scale ±{abs(widest.spread):.1f} pp ({widest.year})" if widest and widest.spread else ""
+        )
         self.refresh()
 
-    def _rgb(self, variable: str, fallback: tuple[int, int, int]) -> tuple[int, int, int]:
-        value = self.app.theme_variables.get(variable)
-        if not value:
-            return fallback
-        try:
-            r, g, b = Color.parse(value).rgb
-        except Exception:  # an unparsable theme value: the plot keeps a readable default
-            return fallback
-        return (r, g, b)
+    def scroll_to_row(self, top: int) -> None:
+        """Show the years from `top` (an index into the years) on the first row."""
+        if top != self.top:
+            self.top = top
+            self.refresh()
 
-    def render(self) -> RenderResult:
-        width, height = self.size
-        key: BuildKey = (self.bars, width, height, self.app.theme)
-        if key == self._built_key and self._built is not None:
+    @property
+    def text(self) -> str:
+        """What is drawn, as plain text (the legend line, then the rows on screen)."""
+        return self.render().plain
+
+    def render(self) -> Content:
+        width, height = self.content_size
+        key: RowsKey = (self.bars, self.top, width, height)
+        if key == self._built_key:
             return self._built
-        if not self.bars:
-            return "no years to plot"
-        plt = self.plt
-        plt.clear_figure()
-        years = [y for y, _ in self.bars]
-        up = [(y, s) for y, s in self.bars if s > 0]
-        down = [(y, s) for y, s in self.bars if s <= 0]
-        # Separate bar series so each sign gets its theme colour.
-        if up:
-            plt.bar(
-                [y for y, _ in up], [s for _, s in up], color=self._rgb("success", (0, 160, 0)), width=0.5
-            )
-        if down:
-            plt.bar(
-                [y for y, _ in down], [s for _, s in down], color=self._rgb("error", (200, 0, 0)), width=0.5
-            )
-        lo = min(0.0, *(s for _, s in self.bars))
-        hi = max(0.0, *(s for _, s in self.bars))
-        pad = (hi - lo) * 0.05 or 1.0
-        plt.ylim(lo - pad, hi + pad)
-        plt.xlim(years[0] - 0.7, years[-1] + 0.7)
-        ticks = year_ticks(years[0], years[-1], width - Y_AXIS_W)
-        plt.xticks([float(t) for t in ticks], [str(t) for t in ticks])
-        built = super().render()
-        self._built_key, self._built = key, built
+        self._built_key = key
         self.builds += 1
-        return built
+        if not self.bars:
+            self._built = Content.styled(f"{fmt.NA}: no years to chart", "$text-muted")
+            return self._built
+        scale = max(abs(b.spread) for b in self.bars)
+        geo = geometry(width, max(len(value_label(b)) for b in self.bars))
+        rows = self.bars[self.top : self.top + max(0, height - 1)]
+        lines = [legend_line(self.small, geo), *(bar_line(b, scale, geo) for b in rows)]
+        self._built = Content("\n").join(lines)
+        return self._built

@@ -1,6 +1,9 @@
 """Calendar-year returns of the small-cap and large-cap series, one line per year, oldest first (as the
 chart beside it and `history` list them); it opens scrolled to the newest years.
 
+The table's scroll position is the view's one scroll position: whatever moves it (the view's keys,
+the mouse wheel, a resize clamping it) posts `YearReturnsTable.Scrolled`, and the chart follows.
+
 Each line is its own `TextLine`, so a live price moving this year's returns repaints that one line.
 The wording fits the width: the partial years' date range is shown when there is room.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 
 from services import formatting as fmt
 from services.history import YearHistory, YearReturn, partial_note
@@ -54,8 +58,25 @@ def year_line(y: YearReturn, width: int) -> Content:
     return Content.assemble(*parts)
 
 
+class YearRows(VerticalScroll, can_focus=False):
+    """The scrolling list of year lines; tells the table when its first visible year changed."""
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.post_message(YearReturnsTable.Scrolled(round(new_value)))
+
+
 class YearReturnsTable(Vertical):
     """The years of a `YearHistory`: a fixed column header over a scrolling list."""
+
+    class Scrolled(Message):
+        """The first year on screen changed (every year line is one cell high)."""
+
+        def __init__(self, first_row: int) -> None:
+            super().__init__()
+            self.first_row = first_row
+            """Index into `YearHistory.years` of the year on the first line."""
 
     DEFAULT_CSS = """
     YearReturnsTable {
@@ -66,11 +87,11 @@ class YearReturnsTable(Vertical):
     YearReturnsTable > #year-returns-head {
         height: 1;
     }
-    YearReturnsTable > VerticalScroll {
+    YearReturnsTable > YearRows {
         height: 1fr;
         scrollbar-size-vertical: 1;
     }
-    YearReturnsTable > VerticalScroll > TextLine {
+    YearReturnsTable > YearRows > TextLine {
         width: 1fr;
     }
     """
@@ -85,11 +106,16 @@ class YearReturnsTable(Vertical):
 
     def compose(self) -> ComposeResult:
         yield TextLine(id="year-returns-head")
-        yield VerticalScroll(id="year-returns-rows", can_focus=False)
+        yield YearRows(id="year-returns-rows")
 
     @property
-    def rows(self) -> VerticalScroll:
-        return self.query_one("#year-returns-rows", VerticalScroll)
+    def rows(self) -> YearRows:
+        return self.query_one("#year-returns-rows", YearRows)
+
+    @property
+    def first_row(self) -> int:
+        """Index into the years of the year on the first line."""
+        return round(self.rows.scroll_y)
 
     @property
     def text(self) -> str:

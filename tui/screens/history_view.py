@@ -4,7 +4,9 @@ small caps led, as a table and a bar chart: the place to check the thesis' histo
 
 The pair is ^RUT vs ^GSPC (price returns) when both are in the snapshot with daily bars, else IWM vs
 SPY (total returns); see `services.history` for how a year is measured. Table and chart sit side by
-side (compact columns below 100 cells); below 70 cells they are stacked.
+side, one year per line in both, so a year's bar is on its table line (compact columns below 100
+cells); below 70 cells they are stacked. There is one scroll position, the table's: the keys and the
+mouse wheel (over either) scroll the table, and the chart follows its `Scrolled` messages.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -145,8 +148,11 @@ class HistoryView(MonitorView):
             return
         note.display, body.display = False, True
         self._show_head()
-        self.query_one(YearReturnsTable).show(history)
-        self.query_one(YearReturnsChart).show([(y.year, y.spread) for y in history.years])
+        table = self.query_one(YearReturnsTable)
+        table.show(history)
+        chart = self.query_one(YearReturnsChart)
+        chart.show(history)
+        chart.scroll_to_row(table.first_row)
 
     def _show_head(self) -> None:
         """The header line, worded to fit: the pair and basis, how often small caps led, the span."""
@@ -157,3 +163,16 @@ class HistoryView(MonitorView):
 
     def action_scroll_years(self, where: str) -> None:
         self.query_one(YearReturnsTable).scroll_rows(where)
+
+    def on_year_returns_table_scrolled(self, event: YearReturnsTable.Scrolled) -> None:
+        self.query_one(YearReturnsChart).scroll_to_row(event.first_row)
+
+    # The wheel over the chart (or the table at its ends) arrives here: it scrolls the table, which
+    # the chart follows.
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self.query_one(YearReturnsTable).scroll_rows("down")
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self.query_one(YearReturnsTable).scroll_rows("up")
