@@ -385,9 +385,7 @@ def save_top_level(config_path: Path, values: Mapping[str, object]) -> None:
     first_table = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("[")), len(lines))
     for key, value in values.items():
         assignment = f"{key} = {_toml_value(value)}\n"
-        start = next(
-            (i for i in range(first_table) if re.match(rf"\s*{re.escape(key)}\s*=", lines[i])), None
-        )
+        start = next((i for i in range(first_table) if re.match(rf"\s*{re.escape(key)}\s*=", lines[i])), None)
         if start is None:
             at = first_table
             while at > 0 and not lines[at - 1].strip():  # above the blank lines before the first table

@@ -27,6 +27,7 @@ from services.sentinel import Sentinel
 from services.snapshot import Snapshot
 from services.sources.base import MarketDataSource
 from tui.config import Settings
+from tui.screens.chart_view import ChartView
 from tui.screens.dashboard import DashboardView
 from tui.screens.digest import DigestScreen
 from tui.screens.history_view import HistoryView
@@ -52,6 +53,7 @@ def view_classes() -> dict[str, tuple[str, type[DashboardView | MonitorView]]]:
     """view id -> (number key, class), in key order."""
     return {
         "dashboard": ("1", DashboardView),
+        "chart": ("2", ChartView),
         "indicators": ("3", IndicatorsView),
         "strength": ("4", StrengthView),
         "history": ("5", HistoryView),
@@ -128,8 +130,8 @@ class MainScreen(Screen[None]):
         yield TextLine(title_content(self.settings.breakout), id="title")
         with ContentSwitcher(initial="dashboard", id="views"):
             for view_id, (_key, cls) in view_classes().items():
-                if cls is StrengthView:
-                    yield StrengthView(self.symbols, rules=self.settings.breakout, id=view_id)
+                if cls is StrengthView or cls is ChartView:
+                    yield cls(self.symbols, rules=self.settings.breakout, id=view_id)
                 else:
                     yield cls(self.symbols, id=view_id)
         yield Static(id="too-small")
