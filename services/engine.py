@@ -74,12 +74,18 @@ class BreakoutEvent:
     """The event in words, e.g. "^RUT closed above 2,565 (breakout)"."""
     forward_returns: Mapping[int, float | None] = field(default_factory=dict)
     """Percent return of the watched series N sessions later, for breakout and confirmed changes."""
+    subject: str | None = None
+    """The series a risk is measured on (^TNX, ^RUT, IWM), when it is a risk."""
 
     @property
     def key(self) -> str:
         """Stable identity (journal de-duplication): the same event on a refetched history keeps it."""
         what = self.to_state or self.target or self.risk or ""
-        return f"{self.symbol}|{self.level:.6g}|{self.day.isoformat()}|{self.kind.value}|{what}"
+        key = f"{self.symbol}|{self.level:.6g}|{self.day.isoformat()}|{self.kind.value}|{what}"
+        # ^RUT and IWM drawdowns can cross on the same day: the ETF's needs its own identity.
+        if self.risk in (RiskKind.DRAWDOWN_WARNING, RiskKind.DRAWDOWN_ALARM) and self.subject != self.symbol:
+            key += f"|{self.subject}"
+        return key
 
     def as_json(self) -> dict[str, object]:
         fwd = self.forward_returns
@@ -322,6 +328,7 @@ def run_timeline(
                         level,
                         risk=kind,
                         detail=_risk_words(kind, rsym, v, rules),
+                        subject=rsym,
                     )
                 )
             elif not armed[k] and v < threshold / 2.0:

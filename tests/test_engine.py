@@ -268,3 +268,19 @@ def test_missing_index_without_common_close_uses_the_configured_ratio() -> None:
 
 def test_day_ts_helper_is_midnight_utc() -> None:
     assert day_ts(END) % 86400 == 0
+
+
+def test_index_and_etf_drawdowns_on_the_same_day_are_two_journal_entries() -> None:
+    from datetime import date as _date
+
+    from services.engine import BreakoutEvent, EventKind, RiskKind
+
+    day = _date(2026, 3, 9)
+    rut = BreakoutEvent(
+        day, EventKind.RISK, "^RUT", 2300.0, 2565.0, risk=RiskKind.DRAWDOWN_WARNING, subject="^RUT"
+    )
+    iwm = BreakoutEvent(
+        day, EventKind.RISK, "^RUT", 2300.0, 2565.0, risk=RiskKind.DRAWDOWN_WARNING, subject="IWM"
+    )
+    assert rut.key != iwm.key
+    assert rut.key == "^RUT|2565|2026-03-09|risk|drawdown_warning"  # unchanged: journals keep de-duplicating
