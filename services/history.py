@@ -242,7 +242,8 @@ def compare_years(
     in_progress: frozenset[str] = frozenset(),
     reasons: Mapping[str, str] | None = None,
 ) -> YearHistory:
-    """The years of the first pair of `PAIRS` whose two series share dates.
+    """The years of the first pair of `PAIRS` with a full calendar year in common (else the first
+    pair with any dates in common): ^RUT/^GSPC with only months of data gives way to IWM/SPY's years.
 
     Args:
         daily: Daily bars by symbol; symbols absent or empty count as missing.
@@ -254,6 +255,7 @@ def compare_years(
         missing, e.g. "needs ^RUT/^GSPC or IWM/SPY; missing: ^GSPC (not watched), SPY (no daily data)".
     """
     missing: list[str] = []
+    partial_only: YearHistory | None = None
     for pair in PAIRS:
         small, large = daily.get(pair.small), daily.get(pair.large)
         if small is None or large is None or not small or not large:
@@ -266,9 +268,14 @@ def compare_years(
             continue
         live = pair.small in in_progress or pair.large in in_progress
         years = year_returns(small, large, pair.basis, in_progress=live)
-        if years:
+        if any(not y.partial for y in years):
             return YearHistory(pair, tuple(years))
+        if years:
+            partial_only = partial_only or YearHistory(pair, tuple(years))
+            continue
         missing.append(f"{pair.small} and {pair.large} (no dates in common)")
+    if partial_only is not None:
+        return partial_only
     names = " or ".join(f"{p.small}/{p.large}" for p in PAIRS)
     note = f"needs {names}; missing: " + ", ".join(missing)
     return YearHistory(PAIRS[0], (), note)

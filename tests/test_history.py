@@ -228,6 +228,20 @@ def test_the_pair_is_the_indices_when_both_have_data_else_the_etfs() -> None:
     assert "^RUT (" not in none.note
 
 
+def test_indices_with_only_months_of_data_give_way_to_the_etfs_full_years() -> None:
+    # Yahoo's ^RUT/^GSPC from September only (a partial year); IWM/SPY back to 2020.
+    rut = series("^RUT", [(date(2021, 9, 1), 2000.0), (date(2021, 12, 31), 2200.0)])
+    gspc = series("^GSPC", [(date(2021, 9, 1), 4000.0), (date(2021, 12, 31), 4100.0)])
+    iwm = series("IWM", [(date(2020, 12, 31), 200.0, 200.0), (date(2021, 12, 31), 210.0, 230.0)])
+    spy = series("SPY", [(date(2020, 12, 31), 400.0, 400.0), (date(2021, 12, 31), 420.0, 440.0)])
+    got = compare_years({"^RUT": rut, "^GSPC": gspc, "IWM": iwm, "SPY": spy})
+    assert (got.pair.small, got.pair.basis) == ("IWM", Basis.TOTAL)
+    assert [(y.year, y.partial) for y in got.years] == [(2021, False)]
+    # With no full year anywhere, the indices' partial year is still shown.
+    only = compare_years({"^RUT": rut, "^GSPC": gspc})
+    assert only.pair.small == "^RUT" and only.years[0].partial
+
+
 def test_the_json_record_rounds_to_hundredths_of_a_percent() -> None:
     small = series("^RUT", [(date(2010, 12, 31), 3.0), (date(2011, 12, 30), 4.0)])
     large = series("^GSPC", [(date(2010, 12, 31), 300000.0), (date(2011, 12, 30), 299990.0)])
