@@ -74,6 +74,8 @@ class Sentinel:
         self._provisional: str | None = None
         self.digest: list[JournalEntry] = []
         """What happened since the user last looked, filled by the first report (oldest first)."""
+        self.journal_revision = 0
+        """Counts the observations that added entries to the journal: a reader re-reads only then."""
 
     async def observe(self, report: BreakoutReport) -> list[Alert]:
         """The alerts this report raises (none for the first one, which sets the baseline)."""
@@ -82,6 +84,8 @@ class Sentinel:
             entries = [entry_of(e) for e in report.events]
             by_key = {e.key: e for e in report.events}
             new = await asyncio.to_thread(self.journal.append, entries)
+            if new:
+                self.journal_revision += 1
             if self._baseline_done:
                 alerts.extend(alert_of(by_key[n.key]) for n in new if n.key in by_key)
             self._events = report.events
@@ -128,7 +132,8 @@ class Sentinel:
                 )
                 for a in live
             ]
-            await asyncio.to_thread(self.journal.append, entries)
+            if await asyncio.to_thread(self.journal.append, entries):
+                self.journal_revision += 1
         return alerts + live
 
     async def catch_up(self) -> list[JournalEntry]:

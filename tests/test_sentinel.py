@@ -84,3 +84,16 @@ async def test_intraday_state_change_alerts_and_is_journaled(tmp_path: Path) -> 
     assert [(a.kind, a.title) for a in alerts] == [("intraday", "^RUT intraday BREAKOUT")]
     assert "intraday, not confirmed" in alerts[0].message
     assert [e.kind for e in journal.entries(kinds=["alert"])] == ["alert"]
+
+
+async def test_the_journal_revision_moves_only_when_entries_were_added() -> None:
+    clock = Clock()
+    base = [2400.0] * 30 + [2550.0]
+    s = Sentinel(Journal(None), clock)
+    await s.observe(report(base, date(2026, 3, 2)))
+    assert s.journal_revision == 1  # the baseline journaled the history
+    await s.observe(report(base, date(2026, 3, 2)))  # a new report object, the same events
+    assert s.journal_revision == 1  # nothing for the journal view to re-read
+    clock.now += timedelta(days=1)
+    await s.observe(report([*base, 2570.0], date(2026, 3, 3)))
+    assert s.journal_revision == 2

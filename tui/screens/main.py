@@ -208,8 +208,7 @@ class MainScreen(Screen[None]):
         if self.monitor is not None:
             self.monitor.set_watchlist(self.symbols)
             if self.feed is not None:
-                self.feed.refresh_now()
-                self.feed._emit()  # repaint at once with what is known; the fetch follows
+                self.feed.refresh_now()  # the dashboard shows the last data meanwhile
         self._show_title()
 
     def on_mount(self) -> None:
@@ -266,6 +265,7 @@ class MainScreen(Screen[None]):
             clock=self.clock,
         )
         first = True
+        shown_revision = -1
         try:
             while True:
                 report = await self._reports.get()
@@ -283,7 +283,9 @@ class MainScreen(Screen[None]):
                     self.journal_away = list(sentinel.digest)
                     if sentinel.digest:
                         self.app.push_screen(DigestScreen(sentinel.digest))
-                await self._show_journal(journal)
+                if sentinel.journal_revision != shown_revision:  # most reports add nothing
+                    shown_revision = sentinel.journal_revision
+                    await self._show_journal(journal)
         finally:
             try:
                 await sentinel.mark_seen()
