@@ -104,3 +104,25 @@ def age(seconds: float) -> str:
     if s < 86400 * 2:
         return f"{s // 3600:.0f} h"
     return f"{s // 86400:.0f} d"
+
+
+def countdown(seconds: float) -> str:
+    """Time left to the minute, rounded up so it never says "0 min" before the moment: "14 min",
+    "2 h 14 min", "2 d 14 h"."""
+    minutes = max(0, math.ceil(seconds / 60.0))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, mins = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def session_countdown(verb: str, at: datetime, now: datetime, early_close: bool = False) -> str:
+    """ "closes 16:00 ET in 2 h 14 min", "opens Mon 09:30 ET in 2 d 14 h" (the weekday when not today)."""
+    local = at.astimezone(NEW_YORK)
+    same_day = local.date() == now.astimezone(NEW_YORK).date()
+    when = local.strftime("%H:%M ET") if same_day else local.strftime("%a %H:%M ET")
+    early = " (early close)" if early_close else ""
+    return f"{verb} {when}{early} in {countdown((at - now).total_seconds())}"

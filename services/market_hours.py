@@ -31,6 +31,11 @@ class RegularSession:
         return datetime.combine(self.day, PRE_MARKET_START, NEW_YORK).astimezone(UTC)
 
     @property
+    def is_early_close(self) -> bool:
+        """A half day (13:00 ET close: the days around Independence Day, Thanksgiving, Christmas)."""
+        return self.close.astimezone(NEW_YORK).time() < time(16, 0)
+
+    @property
     def post_end(self) -> datetime:
         # After-hours last four hours, also after an early (13:00) close.
         return self.close + AFTER_HOURS_LENGTH
@@ -49,9 +54,15 @@ class MarketHours:
     @classmethod
     def load(cls, exchange: str = "XNYS") -> MarketHours:
         """Build from exchange-calendars (blocking, ~0.5 s the first time: run it in a worker)."""
+        import warnings
+
         import exchange_calendars  # heavy import kept off the start-up path
 
-        cal = exchange_calendars.get_calendar(exchange)
+        with warnings.catch_warnings():
+            # Its schedule code trips pandas' deprecations (nothing a user can act on).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            cal = exchange_calendars.get_calendar(exchange)
         sessions = {
             day.date(): (o.to_pydatetime(), c.to_pydatetime())
             for day, o, c in zip(cal.schedule.index, cal.opens, cal.closes, strict=True)
@@ -99,3 +110,30 @@ class MarketHours:
             if candidates:
                 return min(candidates)
         return None
+
+    def next_open(self, now: datetime) -> datetime | None:
+        """The next regular-session open strictly after `now`."""
+        i = bisect_left(self._days, now.astimezone(NEW_YORK).date())
+        for s in self._sessions[max(0, i - 1) : i + 15]:
+            if s.open > now:
+                return s.open
+        return None
+
+    def session_event(self, now: datetime) -> SessionEvent | None:
+        """What the status bar counts down to: the close while the regular session runs, else the
+        next open."""
+        s = self._around(now)
+        if s is not None and s.open <= now < s.close:
+            return SessionEvent("closes", s.close, early_close=s.is_early_close)
+        when = self.next_open(now)
+        return None if when is None else SessionEvent("opens", when)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """The next open or close, e.g. ("closes", 2026-11-27 13:00 ET, early_close=True)."""
+
+    verb: str
+    """"opens" or "closes"."""
+    at: datetime
+    early_close: bool = False

@@ -266,6 +266,17 @@ class BarSeries:
 
 
 @dataclass(frozen=True, slots=True)
+class ExtendedQuote:
+    """The last pre-market or after-hours trade, shown beside the regular close it moves from."""
+
+    price: float
+    time: datetime
+    """When it traded (UTC)."""
+    session: MarketSession
+    """PRE or POST."""
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """The latest price of a symbol, with the day it belongs to."""
 
@@ -282,6 +293,16 @@ class Quote:
     """The market's session at `time`."""
     trading_day: date
     """The session date the price belongs to (the date of today's daily bar)."""
+    extended: ExtendedQuote | None = None
+    """Outside the regular session: the extended-hours price (`last` stays the regular close)."""
+
+    @property
+    def extended_change(self) -> tuple[float, float] | None:
+        """(points, percent) of the extended-hours price against the regular close."""
+        x = self.extended
+        if x is None or self.last == 0:
+            return None
+        return x.price - self.last, (x.price / self.last - 1.0) * 100.0
 
     @property
     def change(self) -> float | None:

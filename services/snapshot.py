@@ -10,7 +10,7 @@ from typing import Any
 from services.breakout import BreakoutAssessment
 from services.engine import BreakoutReport
 from services.indicators import IndicatorReadout
-from services.market_hours import AFTER_HOURS_LENGTH, NEW_YORK
+from services.market_hours import AFTER_HOURS_LENGTH, NEW_YORK, SessionEvent
 from services.models import BarSeries, MarketSession, Quote, SourceKind, SymbolError
 
 SPARKLINE_POINTS = 60
@@ -20,6 +20,19 @@ JSON_DECIMALS = 6
 def _r(value: float | None) -> float | None:
     """Derived values rounded for JSON readers: -4.38, not -4.3799999999999955."""
     return None if value is None else round(value, JSON_DECIMALS)
+
+
+def _extended_json(q: Quote | None) -> dict[str, Any] | None:
+    if q is None or q.extended is None or (move := q.extended_change) is None:
+        return None
+    x = q.extended
+    return {
+        "price": x.price,
+        "change": _r(move[0]),
+        "change_pct": _r(move[1]),
+        "time": x.time.isoformat(),
+        "session": x.session.value,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +90,7 @@ class SymbolSnapshot:
             "volume": q.volume if q else None,
             "time": q.time.isoformat() if q else None,
             "session": q.session.value if q else None,
+            "extended": _extended_json(q),
             "stale": self.stale,
             "indicators": (
                 {k: _r(v) for k, v in self.indicators.as_json().items()}
@@ -104,6 +118,12 @@ class FeedStatus:
     """True when `next_refresh` is a retry after a failure (backoff), not the normal cadence."""
     notice: str | None = None
     requests_per_minute: int | None = None
+    session_event: SessionEvent | None = None
+    """The next regular open or close (the status bar counts down to it)."""
+    stream: str | None = None
+    """The streaming connection in a few words ("stream live", "stream down: ..."), None without one."""
+    stream_live: bool = False
+    """True while prices arrive by stream (then polling slows down)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,8 @@ def test_every_option_can_be_set_on_the_command_line(tmp_path: Path) -> None:
 SET_VALUES = {
     "symbols": ('["IWM","QQQ"]', ("IWM", "QQQ")),
     "refresh": ("30", 30.0),
+    "extended_refresh": ("120", 120.0),
+    "stream": ("false", False),
     "cache_dir": ("/tmp/c", Path("/tmp/c")),
     "data_dir": ("/tmp/d", Path("/tmp/d")),
     "log_dir": ("/tmp/l", Path("/tmp/l")),

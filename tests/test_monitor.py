@@ -123,9 +123,11 @@ async def test_status_json_shape() -> None:
         "volume",
         "time",
         "session",
+        "extended",
         "stale",
         "indicators",
     }
+    assert doc["symbols"]["IWM"]["extended"] is None  # mid-session: no extended-hours price
     assert set(doc["symbols"]["IWM"]["indicators"]) == {
         "rsi_14",
         "sma_50",

@@ -307,6 +307,66 @@ async def test_quote_session_comes_from_the_market_calendar_when_loaded(
         assert q.time == ny(TODAY, 16)
 
 
+async def test_pre_market_quote_carries_the_extended_price_beside_the_last_regular_close(
+    fake: FakeYahoo, clock: Clock, make_source: Callable[..., YahooSource]
+) -> None:
+    yesterday = TODAY - timedelta(days=1)
+    daily = make_daily([200.0 + i for i in range(40)], yesterday)
+    pre, regular, post = session_day_bars(TODAY)
+    fake.add_daily("IWM", daily)
+    fake.add_intraday("IWM", pre + regular + post)
+    clock.now = ny(TODAY, 9, 2)  # pre-market: the 08:55 bar is the last one complete
+    source = make_source(hours_loader=lambda: hours_for(FEB_SESSIONS))
+
+    q = (await source.quotes(["IWM"])).quotes["IWM"]
+
+    assert q.session is MarketSession.PRE
+    assert (q.last, q.trading_day) == (daily[-1].close, yesterday)  # the regular close stays `last`
+    assert q.extended is not None
+    assert q.extended.session is MarketSession.PRE
+    assert q.extended.price == pre[-1].close == pytest.approx(207.55)
+    assert q.extended.time == ny(TODAY, 8, 55)
+    points, pct = q.extended_change  # type: ignore[misc]
+    assert points == pytest.approx(pre[-1].close - daily[-1].close)
+    assert pct == pytest.approx((pre[-1].close / daily[-1].close - 1) * 100)
+
+
+async def test_after_hours_quote_carries_the_post_market_price(
+    fake: FakeYahoo, clock: Clock, make_source: Callable[..., YahooSource]
+) -> None:
+    daily = make_daily([200.0 + i for i in range(40)], TODAY - timedelta(days=1))
+    pre, regular, post = session_day_bars(TODAY)
+    fake.add_daily("IWM", daily)
+    fake.add_intraday("IWM", pre + regular + post)
+    source = make_source(hours_loader=lambda: hours_for(FEB_SESSIONS))
+
+    clock.now = ny(TODAY, 16, 2)  # the first after-hours bar is forming: its last trade counts
+    early = (await source.quotes(["IWM"])).quotes["IWM"]
+    clock.now = ny(TODAY, 16, 31)  # the 16:25 after-hours bar is complete
+    after = (await source.quotes(["IWM"])).quotes["IWM"]
+
+    assert early.session is MarketSession.POST
+    assert early.extended is not None and early.extended.price == post[0].close == 209.0
+    assert after.session is MarketSession.POST
+    assert after.last == regular[-1].close  # the regular close
+    assert after.extended is not None and after.extended.price == post[-1].close == 209.5
+    assert after.extended.time == ny(TODAY, 16, 25)
+
+
+async def test_mid_session_quotes_have_no_extended_price(
+    fake: FakeYahoo, clock: Clock, make_source: Callable[..., YahooSource]
+) -> None:
+    fake.add_daily("IWM", make_daily([200.0 + i for i in range(40)], TODAY - timedelta(days=1)))
+    pre, regular, _post = session_day_bars(TODAY)
+    fake.add_intraday("IWM", pre + regular)
+    clock.now = MID_SESSION
+    source = make_source(hours_loader=lambda: hours_for(FEB_SESSIONS))
+
+    q = (await source.quotes(["IWM"])).quotes["IWM"]
+
+    assert q.session is MarketSession.REGULAR and q.extended is None and q.extended_change is None
+
+
 async def test_a_failing_calendar_loader_falls_back_to_yahoos_trading_periods(
     fake: FakeYahoo, clock: Clock, make_source: Callable[..., YahooSource]
 ) -> None:
@@ -763,8 +823,12 @@ async def test_cadence_with_a_market_calendar(
     assert source.session_at(ny(FRIDAY, 13, 30)) is MarketSession.POST  # early close at 13:00
     assert source.session_at(ny(date(2026, 2, 16), 11)) is MarketSession.CLOSED  # the holiday
 
-    # Open: poll at the refresh rate. Closed: sleep until the next session change (+1 s).
+    # Regular session: the refresh rate; pre-market and after-hours: the slower extended rate (60 s by
+    # default). Closed: sleep until the next session change (+1 s).
     assert source.next_poll(MID_SESSION) == 15.0
+    assert source.next_poll(ny(TODAY, 8)) == 60.0
+    assert source.next_poll(ny(TODAY, 17)) == 60.0
+    assert source.next_poll(ny(FRIDAY, 14)) == 60.0  # after-hours following the early close
     assert (
         source.next_poll(ny(TODAY, 21))
         == (ny(TODAY + timedelta(days=1), 4) - ny(TODAY, 21)).total_seconds() + 1

@@ -60,7 +60,12 @@ class Settings:
     """The watchlist. The first two get full quote cards and indicator readouts (the thesis pair,
     IWM and SPY); the others go in the compact strip."""
     refresh: float = 15.0
-    """Seconds between quote polls while a market session is open."""
+    """Seconds between quote polls during the regular session."""
+    extended_refresh: float = 60.0
+    """Seconds between quote polls in pre-market and after-hours (none while the market is closed)."""
+    stream: bool = True
+    """Live quotes by Yahoo's WebSocket streamer; polling fills in the bars and takes over while the
+    stream is down."""
     cache_dir: Path = field(default_factory=default_cache_dir)
     use_cache: bool = True
     log_dir: Path = field(default_factory=default_log_dir)
@@ -188,6 +193,8 @@ def log_level(value: object, where: str) -> str:
 _TOP: dict[str, Callable[[object, str], object]] = {
     "symbols": symbol_list,
     "refresh": lambda v, w: number(v, w, 1.0, 3600.0),
+    "extended_refresh": lambda v, w: number(v, w, 1.0, 3600.0),
+    "stream": boolean,
     "cache_dir": path,
     "data_dir": path,
     "log_dir": path,

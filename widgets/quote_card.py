@@ -110,12 +110,26 @@ class QuoteCard(Vertical):
             "   " if wide else "  ",
             (fmt.change(sym, q.change, q.change_pct), change_style(q.change)),
         ]
-        if wide:
-            price_parts += ["   ", (when, "$text-muted")]
+        move = q.extended_change
+        x = q.extended
+        if x is not None and move is not None:
+            # Outside the regular session: the regular close on the left, the extended-hours price and
+            # its change from that close in the badge.
+            if not wide:
+                price_parts[2] = (fmt.percent(q.change_pct), change_style(q.change))
+            price_parts += ["  ", ("close", "$text-muted")]
+            ext = f" {x.session.value} {fmt.price(sym, x.price)} "
+            ext_change = f"{fmt.signed(move[0], 2)} {fmt.percent(move[1])} " if wide else ""
+            badge = Content.assemble(
+                (ext, BADGE_STYLE[x.session]),
+                (ext_change, f"{BADGE_STYLE[x.session]}"),
+            )
+        else:
+            if wide:
+                price_parts += ["   ", (when, "$text-muted")]
+            badge = Content.assemble((f" {q.session.value} ", BADGE_STYLE[q.session]))
         self.query_one("#price", TextLine).show(Content.assemble(*price_parts))
-        self.query_one("#badge", TextLine).show(
-            Content.assemble((f" {q.session.value} ", BADGE_STYLE[q.session]))
-        )
+        self.query_one("#badge", TextLine).show(badge)
         gap = "  " if wide else " "
         detail: list[tuple[str, str] | str] = [
             ("H ", "$text-muted"),

@@ -1,8 +1,13 @@
-"""The status bar: source, market session, last update, next refresh, and what is wrong."""
+"""The status bar: source, market session and the time to the next open/close, stream or polling,
+last update, next refresh, and what is wrong."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 from textual.content import Content
+from textual.timer import Timer
 from textual.widget import Widget
 
 from services import formatting as fmt
@@ -12,12 +17,17 @@ FAST_CADENCE_S = 5.0
 """Below this, the bar says "every N s" instead of clock times that would change at every tick."""
 
 
-def status_content(st: FeedStatus | None) -> Content:
+def status_content(st: FeedStatus | None, now: datetime | None = None) -> Content:
     if st is None:
         return Content.assemble(("starting...", "$text-muted"))
     parts: list[tuple[str, str] | str] = [(st.source_label, "bold")]
     if st.session is not None:
         parts += ["  ", (st.session.value, "bold")]
+    ev = st.session_event
+    if ev is not None and now is not None:
+        parts += [" ", (fmt.session_countdown(ev.verb, ev.at, now, ev.early_close), "$text-muted")]
+    if st.stream is not None:
+        parts += ["  ", (st.stream, "$success" if st.stream_live else "$warning")]
     if st.paused:
         parts += ["  ", (" PAUSED ", "bold $text on $warning"), (" p resumes", "$text-muted")]
     cadence = None
@@ -44,8 +54,7 @@ def status_content(st: FeedStatus | None) -> Content:
         parts += ["  ", (f"{st.requests_per_minute} req/min", "$text-muted")]
     if st.notice:
         parts += ["  ", (st.notice, "$warning")]
-    if st.error:
-        parts += ["  ", (st.error, "$error")]
+    # What is wrong (st.error) is the banner's line, just above: not repeated here.
     return Content.assemble(*parts)
 
 
@@ -58,16 +67,30 @@ class StatusBar(Widget):
     }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, clock: Callable[[], datetime] | None = None) -> None:
         super().__init__(id=id)
         self._content = status_content(None)
+        self._status: FeedStatus | None = None
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._minute: Timer | None = None
 
     @property
     def text(self) -> str:
         return self._content.plain
 
     def show(self, st: FeedStatus) -> None:
-        content = status_content(st)
+        self._status = st
+        self._paint()
+        # The countdown to the open/close changes once a minute, also when no data moves: a minute
+        # tick while it is shown, none otherwise.
+        if st.session_event is not None and self._minute is None:
+            self._minute = self.set_interval(60.0, self._paint)
+        elif st.session_event is None and self._minute is not None:
+            self._minute.stop()
+            self._minute = None
+
+    def _paint(self) -> None:
+        content = status_content(self._status, self._clock())
         if content.plain == self._content.plain and content.spans == self._content.spans:
             return
         self._content = content

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
+from services.market_hours import SessionEvent
 from services.models import HistoryResult, Interval, MarketSession, QuoteResult, SourceKind
 
 
@@ -35,6 +36,10 @@ class MarketDataSource(Protocol):
 
     def session_at(self, now: datetime) -> MarketSession | None:
         """The market session this source is in at `now` (None while not yet known)."""
+        ...
+
+    def session_event(self, now: datetime) -> SessionEvent | None:
+        """The next regular open or close, for the status bar's countdown (None: no real market)."""
         ...
 
     def next_poll(self, now: datetime) -> float | None:

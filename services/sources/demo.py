@@ -56,6 +56,7 @@ from itertools import pairwise
 from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
+from services.market_hours import SessionEvent
 from services.models import (
     BarSeries,
     ErrorKind,
@@ -1124,6 +1125,10 @@ class DemoSource:
     def session_at(self, now: datetime) -> MarketSession | None:
         """Always REGULAR: the demo market never closes (it skips the nights)."""
         return MarketSession.REGULAR
+
+    def session_event(self, now: datetime) -> SessionEvent | None:
+        """None: the demo market never closes."""
+        return None
 
     def next_poll(self, now: datetime) -> float | None:
         """The tick period in seconds: each poll plays one minute."""

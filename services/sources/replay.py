@@ -26,6 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from services.csv_bars import CsvError, find_csv_files, read_bars_csv
+from services.market_hours import SessionEvent
 from services.models import (
     BarSeries,
     ErrorKind,
@@ -239,6 +240,10 @@ class ReplaySource:
     def session_at(self, now: datetime) -> MarketSession | None:
         """Always CLOSED: every replayed bar is a finished session."""
         return MarketSession.CLOSED
+
+    def session_event(self, now: datetime) -> SessionEvent | None:
+        """None: a replay has no market clock of its own."""
+        return None
 
     def next_poll(self, now: datetime) -> float | None:
         """1 / speed seconds while playing and not at the end; None otherwise (nothing will change)."""

@@ -35,11 +35,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from services.market_hours import NEW_YORK, MarketHours
+from services.market_hours import NEW_YORK, MarketHours, SessionEvent
 from services.models import (
     Bar,
     BarSeries,
     ErrorKind,
+    ExtendedQuote,
     HistoryResult,
     Interval,
     MarketSession,
@@ -277,6 +278,7 @@ class YahooSource:
         *,
         cache_dir: Path | None,
         refresh_s: float = 15.0,
+        extended_refresh_s: float = 60.0,
         session: Any = None,
         clock: Callable[[], datetime] = utc_now,
         hours_loader: Callable[[], MarketHours] | None = MarketHours.load,
@@ -287,7 +289,9 @@ class YahooSource:
         Args:
             cache_dir: where yfinance keeps its timezone and cookie cache (None: a private temporary
                 folder removed on close).
-            refresh_s: seconds between quote polls while a session is open.
+            refresh_s: seconds between quote polls during the regular session.
+            extended_refresh_s: seconds between polls before the open and after the close (thin
+                trading, and the daily bars do not move).
             session: an HTTP session to use (requests or curl_cffi); default a curl_cffi session.
             clock: the current time, UTC-aware.
             hours_loader: builds the exchange calendar (None: derive sessions from Yahoo's answers).
@@ -297,6 +301,7 @@ class YahooSource:
         self._cache_dir = cache_dir
         self._tmp_dir: str | None = None
         self.refresh_s = refresh_s
+        self.extended_refresh_s = max(refresh_s, extended_refresh_s)
         self._session = session
         self._clock = clock
         self._hours_loader = hours_loader
@@ -475,6 +480,11 @@ class YahooSource:
             v = _num(meta.get(key))
             return None if math.isnan(v) else v
 
+        extended = (
+            _extended_from_frame(frame, meta, session, struck)
+            if session in (MarketSession.PRE, MarketSession.POST)
+            else None
+        )
         return Quote(
             symbol=symbol,
             last=last,
@@ -486,6 +496,7 @@ class YahooSource:
             time=struck,
             session=session,
             trading_day=struck.astimezone(NEW_YORK).date(),
+            extended=extended,
         )
 
     # ------------------------------------------------------------------ cadence
@@ -498,11 +509,20 @@ class YahooSource:
             return _session_from_meta({"currentTradingPeriod": self._last_periods}, now)
         return None
 
+    def session_event(self, now: datetime) -> SessionEvent | None:
+        return self.hours.session_event(now) if self.hours is not None else None
+
     def next_poll(self, now: datetime) -> float | None:
+        """Fast in the regular session, slow before and after it, and while the market is closed
+        nothing until the next pre-market (the daily bar's refetch after the close falls in the
+        after-hours polls: see `history_due`)."""
         if self.hours is None:
             return self.refresh_s
-        if self.hours.session_at(now).is_open:
+        session = self.hours.session_at(now)
+        if session is MarketSession.REGULAR:
             return self.refresh_s
+        if session.is_open:
+            return self.extended_refresh_s
         change = self.hours.next_change(now)
         if change is None:
             return None
@@ -523,6 +543,23 @@ class YahooSource:
         with contextlib.suppress(Exception):
             if self._session is not None:
                 self._session.close()
+
+
+def _extended_from_frame(
+    frame: Any, meta: Mapping[str, Any], session: MarketSession, regular_time: datetime
+) -> ExtendedQuote | None:
+    """The last extended-hours trade in today's bars (requested with prepost=True): after the
+    regular price's time, outside the regular session."""
+    if frame is None or not len(frame) or "Close" not in frame.columns:
+        return None
+    for stamp, close in zip(reversed(frame.index), reversed(list(frame["Close"])), strict=True):
+        price, when = _num(close), _utc(stamp)
+        if when is None or math.isnan(price) or price <= 0:
+            continue
+        if _in_regular(stamp, meta) or when <= regular_time - timedelta(minutes=1):
+            return None  # the newest trade is the regular one: nothing traded since
+        return ExtendedQuote(price, when, session)
+    return None
 
 
 def _in_regular(stamp: Any, meta: Mapping[str, Any]) -> bool:

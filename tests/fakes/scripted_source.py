@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
+from services.market_hours import SessionEvent
 from services.models import (
     Bar,
     BarSeries,
@@ -95,6 +96,9 @@ class ScriptedSource:
 
     def session_at(self, now: datetime) -> MarketSession | None:
         return self.session
+
+    def session_event(self, now: datetime) -> SessionEvent | None:
+        return None
 
     def next_poll(self, now: datetime) -> float | None:
         return self.poll

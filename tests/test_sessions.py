@@ -1,0 +1,103 @@
+"""Market sessions from the real NYSE calendar (exchange-calendars), and how the status bar counts down
+to the next open or close."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from services import formatting as fmt
+from services.market_hours import NEW_YORK, MarketHours
+from services.models import MarketSession, SourceKind
+from services.snapshot import FeedStatus
+from widgets.status_bar import status_content
+
+
+def ny(d: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(d, time(hh, mm), NEW_YORK).astimezone(UTC)
+
+
+@pytest.fixture(scope="module")
+def xnys() -> MarketHours:
+    return MarketHours.load()
+
+
+WED, THANKSGIVING, BLACK_FRIDAY, MON = (date(2026, 11, d) for d in (25, 26, 27, 30))
+
+
+@pytest.mark.parametrize(
+    ("now", "session", "verb", "at", "early"),
+    [
+        (ny(WED, 3, 59), MarketSession.CLOSED, "opens", ny(WED, 9, 30), False),
+        (ny(WED, 8), MarketSession.PRE, "opens", ny(WED, 9, 30), False),
+        (ny(WED, 10), MarketSession.REGULAR, "closes", ny(WED, 16), False),
+        (ny(WED, 17), MarketSession.POST, "opens", ny(BLACK_FRIDAY, 9, 30), False),
+        (ny(THANKSGIVING, 11), MarketSession.CLOSED, "opens", ny(BLACK_FRIDAY, 9, 30), False),
+        (ny(BLACK_FRIDAY, 10), MarketSession.REGULAR, "closes", ny(BLACK_FRIDAY, 13), True),
+        (ny(BLACK_FRIDAY, 14), MarketSession.POST, "opens", ny(MON, 9, 30), False),
+        (ny(date(2026, 11, 28), 12), MarketSession.CLOSED, "opens", ny(MON, 9, 30), False),
+    ],
+)
+def test_sessions_and_the_next_open_or_close_on_the_real_calendar(
+    xnys: MarketHours, now: datetime, session: MarketSession, verb: str, at: datetime, early: bool
+) -> None:
+    assert xnys.session_at(now) is session
+    ev = xnys.session_event(now)
+    assert ev is not None
+    assert (ev.verb, ev.at, ev.early_close) == (verb, at, early)
+
+
+def test_after_hours_end_four_hours_after_an_early_close(xnys: MarketHours) -> None:
+    assert xnys.session_at(ny(BLACK_FRIDAY, 16, 59)) is MarketSession.POST
+    assert xnys.session_at(ny(BLACK_FRIDAY, 17)) is MarketSession.CLOSED
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (1, "1 min"),
+        (59 * 60 + 1, "1 h"),
+        (14 * 60, "14 min"),
+        (2 * 3600 + 14 * 60, "2 h 14 min"),
+        (47 * 3600 + 59 * 60, "47 h 59 min"),
+        (2 * 86400 + 14 * 3600 + 5, "2 d 14 h"),
+        (3 * 86400, "3 d"),
+    ],
+)
+def test_countdown_rounds_up_to_the_minute(seconds: float, words: str) -> None:
+    assert fmt.countdown(seconds) == words
+
+
+def status(xnys: MarketHours, now: datetime) -> FeedStatus:
+    return FeedStatus(
+        source=SourceKind.YAHOO,
+        source_label="Yahoo Finance",
+        session=xnys.session_at(now),
+        last_update=now - timedelta(seconds=5),
+        next_refresh=now + timedelta(seconds=10),
+        paused=False,
+        error=None,
+        session_event=xnys.session_event(now),
+        stream="stream live",
+        stream_live=True,
+    )
+
+
+def test_the_status_bar_names_the_session_and_counts_down(xnys: MarketHours) -> None:
+    now = ny(WED, 13, 46)
+    text = status_content(status(xnys, now), now).plain
+    assert "Yahoo Finance  REG closes 16:00 ET in 2 h 14 min" in text
+    assert "stream live" in text
+
+    now = ny(THANKSGIVING, 12)
+    text = status_content(status(xnys, now), now).plain
+    assert "CLOSED opens Fri 09:30 ET in 21 h 30 min" in text
+
+    now = ny(BLACK_FRIDAY, 12, 30)
+    text = status_content(status(xnys, now), now).plain
+    assert "REG closes 13:00 ET (early close) in 30 min" in text
+
+    now = ny(BLACK_FRIDAY, 20)
+    text = status_content(status(xnys, now), now).plain
+    assert "CLOSED opens Mon 09:30 ET in 2 d 13 h" in text
