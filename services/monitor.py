@@ -108,12 +108,17 @@ def _bars_agree(old: BarSeries, fresh: BarSeries) -> bool:
     return True
 
 
+def ny_day(ts: float) -> date:
+    """The New York date of an intraday timestamp."""
+    return datetime.fromtimestamp(ts, UTC).astimezone(NEW_YORK).date()
+
+
 def latest_day(path: BarSeries) -> BarSeries:
     """The bars of the path's last New York day: before the open Yahoo's one-day range also holds the
     previous session, which is not today's path."""
     if not path:
         return path
-    day = datetime.fromtimestamp(path.ts[-1], UTC).astimezone(NEW_YORK).date()
+    day = ny_day(path.ts[-1])
     start = datetime.combine(day, datetime.min.time(), NEW_YORK)
     return path.since(int(start.timestamp()))
 
@@ -305,7 +310,13 @@ class Monitor:
             st = self._state[sym]
             if st.error is not None and st.error.kind is not ErrorKind.UNKNOWN_SYMBOL and st.quote is None:
                 st.error = None
-        self.history_ok = not any(e.kind in TRANSIENT for e in errors.values())
+        # Retried (see RefreshLoop) after a transient failure, or when a symbol still has no history at
+        # all: an empty answer at start-up must not leave it without bars until tomorrow's refetch.
+        self.history_ok = not any(
+            e.kind in TRANSIENT
+            or (e.kind is ErrorKind.NO_DATA and not cached.get(sym) and sym not in updated)
+            for sym, e in errors.items()
+        )
         return CycleOutcome(frozenset(updated), errors)
 
     def _set_daily(self, sym: str, series: BarSeries) -> None:
@@ -345,7 +356,10 @@ class Monitor:
             q = reconcile_quote(q, st.daily)
             st.quote, st.quote_at, st.from_cache, st.error = q, now, False, None
             path = result.intraday.get(sym)
-            st.intraday = latest_day(path) if path else None
+            if path:
+                st.intraday = latest_day(path)
+            elif st.intraday is not None and ny_day(st.intraday.ts[-1]) != q.trading_day:
+                st.intraday = None  # an answer without bars keeps the day's path, never an old day's
             self._merge_session_bar(st, q)
         self._record_errors(result.errors)
         if self.store is not None and result.quotes:

@@ -74,6 +74,10 @@ class RefreshLoop:
         self.on_snapshot = on_snapshot
         self.clock = clock
         self.backoff = backoff or Backoff()
+        # The history's own retry schedule: quotes may be fine while the history failed, and the
+        # history (a bigger request) is then retried on its own backoff, not at every poll.
+        self._history_backoff = Backoff(base_s=self.backoff.base_s, cap_s=self.backoff.cap_s)
+        self._history_retry_at: datetime | None = None
         self.max_sleep_s = max_sleep_s
         self._requests_per_minute = requests_per_minute
         self._painted = painted
@@ -113,8 +117,17 @@ class RefreshLoop:
         outcome = CycleOutcome()
         now = self.clock()
         try:
-            if first or m.source.history_due(now, m.last_history_fetch) or (forced and not m.history_ok):
+            history_retry = not m.history_ok and (
+                forced or self._history_retry_at is None or now >= self._history_retry_at
+            )
+            if first or m.source.history_due(now, m.last_history_fetch) or history_retry:
                 outcome = outcome.merge(await m.load_history())
+                if m.history_ok:
+                    self._history_backoff.reset()
+                    self._history_retry_at = None
+                else:
+                    delay = self._history_backoff.next_delay()
+                    self._history_retry_at = self.clock() + timedelta(seconds=delay)
             # When to poll is the source's call (`next_poll`): Yahoo sleeps until the next session, a
             # replay plays its bars while the market it replays is closed.
             outcome = outcome.merge(await m.refresh_quotes())

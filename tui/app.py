@@ -16,6 +16,7 @@ from textual.screen import Screen
 
 from services.sources.base import MarketDataSource
 from tui.config import ConfigError, Settings, default_config_path, save_top_level
+from tui.logs import log_file_path
 from tui.screens.digest import DigestScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen, view_classes
@@ -156,6 +157,8 @@ class BreakoutMonitorApp(App[int]):
                 [(", ".join(k), bid, d) for bid, (k, d) in app_keys.items()]
                 + [("ctrl+p", "command_palette", "Command palette")],
                 view_title=title,
+                log_file=log_file_path(self.settings.log_dir),
+                log_level=self.settings.log_level,
             )
         )
 

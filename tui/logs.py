@@ -9,6 +9,12 @@ from pathlib import Path
 LOG_FILE_NAME = "breakout-monitor.log"
 
 
+def log_file_path(log_dir: Path) -> Path | None:
+    """The log file the app writes (None when logging could not start: nothing to point to)."""
+    path = log_dir / LOG_FILE_NAME
+    return path if path.exists() else None
+
+
 def setup_logging(log_dir: Path, level: str) -> Path | None:
     """Send every log record (and Python warnings, which libraries such as yfinance emit) to a rotating
     file. Returns the file's path, or None when the directory is not writable (then nothing is logged:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -65,9 +66,19 @@ class HelpScreen(ModalScreen[None]):
         Binding("k", "scroll('up')", "Up", show=False, id="help.up"),
     ]
 
-    def __init__(self, view_keys: Keys, app_keys: Keys = (), *, view_title: str = "") -> None:
+    def __init__(
+        self,
+        view_keys: Keys,
+        app_keys: Keys = (),
+        *,
+        view_title: str = "",
+        log_file: Path | None = None,
+        log_level: str = "",
+    ) -> None:
         """Each key: (key as shown, binding id, short description) of an active binding."""
         super().__init__()
+        self.log_file = log_file
+        self.log_level = log_level
         self.view_keys = list(view_keys)
         self.app_keys = list(app_keys)
         self.view_title = view_title
@@ -82,6 +93,11 @@ class HelpScreen(ModalScreen[None]):
             lines.append(Content.styled("Everywhere", "bold underline"))
             lines += _lines(self.app_keys)
             lines.append(Content(""))
+        if self.log_file is not None:
+            level = f" (level {self.log_level}, --log-level changes it)" if self.log_level else ""
+            lines.append(Content.assemble(("Log file: ", "bold"), str(self.log_file), (level, "$text-muted")))
+        else:
+            lines.append(Content.styled("Log file: none (the log directory is not writable)", "$warning"))
         lines.append(
             Content.styled("escape, ? or q closes this help. Keys are remapped in [keys].", "$text-muted")
         )

@@ -35,6 +35,7 @@ from tui.screens.indicators_view import IndicatorsView
 from tui.screens.journal_view import JournalView
 from tui.screens.strength_view import StrengthView
 from tui.screens.view import MonitorView
+from widgets.feed_banner import FeedBanner
 from widgets.status_bar import StatusBar
 from widgets.text_line import TextLine
 
@@ -135,7 +136,8 @@ class MainScreen(Screen[None]):
                 else:
                     yield cls(self.symbols, id=view_id)
         yield Static(id="too-small")
-        yield StatusBar(id="status")
+        yield FeedBanner(id="banner", clock=self.clock)
+        yield StatusBar(id="status", clock=self.clock)
         yield Footer()
 
     # ------------------------------------------------------------------ layout
@@ -357,6 +359,7 @@ class MainScreen(Screen[None]):
         for view in self.query_one("#views", ContentSwitcher).query_children(MonitorView):
             view.show(snap, now)
         self.query_one(StatusBar).show(snap.status)
+        self.query_one(FeedBanner).show(snap.status)
         self._arm_age_timer(any(s.stale for s in snap.symbols.values()))
 
     def _arm_age_timer(self, anything_stale: bool) -> None:
