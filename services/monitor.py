@@ -8,13 +8,14 @@ State is only mutated on the loop, after the awaited work returns.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from services import engine
 from services import indicators as ind
@@ -25,6 +26,7 @@ from services.models import (
     Bar,
     BarSeries,
     ErrorKind,
+    ExtendedQuote,
     Interval,
     MarketSession,
     Quote,
@@ -34,6 +36,9 @@ from services.models import (
 )
 from services.snapshot import SPARKLINE_POINTS, FeedStatus, Snapshot, SymbolSnapshot
 from services.sources.base import MarketDataSource
+
+if TYPE_CHECKING:  # services.stream imports the refresh loop, which imports this module
+    from services.stream import StreamTick
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,8 @@ ReadoutKey = tuple[tuple[int, int, float], bool]
 OVERLAP_RTOL = 1e-5
 """Relative difference above which a refetched old bar counts as re-adjusted (split, dividend)."""
 INTRADAY_KEEP = timedelta(days=5)
+STREAM_FRESH = timedelta(minutes=2)
+"""A streamed price younger than this is live, whatever the last poll said."""
 TRANSIENT = frozenset(
     {
         ErrorKind.RATE_LIMITED,
@@ -88,6 +95,8 @@ class _SymbolState:
     error: SymbolError | None = None
     readout: ind.IndicatorReadout | None = None
     readout_key: ReadoutKey | None = None
+    streamed_at: datetime | None = None
+    """When a streamed tick last moved the quote (the values are live even while polls fail)."""
 
 
 def _bars_agree(old: BarSeries, fresh: BarSeries) -> bool:
@@ -108,6 +117,30 @@ def _bars_agree(old: BarSeries, fresh: BarSeries) -> bool:
     return True
 
 
+class TickEffect(enum.Enum):
+    IGNORED = "ignored"
+    APPLIED = "applied"
+    NEW_DAY = "new_day"
+    """A tick of a later trading day: poll now (the roll needs the closed day's final bar)."""
+
+
+def _extend_path(path: BarSeries, price: float, when: datetime) -> BarSeries:
+    """Today's intraday path with a streamed price: the current bar's close (and range) move, or a new
+    bar starts; bars are `step` seconds long as the poll delivered them."""
+    step = int(path.ts[-1] - path.ts[-2]) if len(path) >= 2 else 300
+    step = step if step > 0 else 300
+    ts = int(when.timestamp()) // step * step
+    last = path.last
+    assert last is not None
+    if ts < last.ts:
+        return path
+    if ts == last.ts:
+        bar = Bar(ts, last.open, max(last.high, price), min(last.low, price), price, last.volume)
+    else:
+        bar = Bar(ts, price, price, price, price, 0.0)
+    return path.upsert(bar)
+
+
 def ny_day(ts: float) -> date:
     """The New York date of an intraday timestamp."""
     return datetime.fromtimestamp(ts, UTC).astimezone(NEW_YORK).date()
@@ -121,6 +154,29 @@ def latest_day(path: BarSeries) -> BarSeries:
     day = ny_day(path.ts[-1])
     start = datetime.combine(day, datetime.min.time(), NEW_YORK)
     return path.since(int(start.timestamp()))
+
+
+def keep_newer_streamed(polled: Quote, shown: Quote) -> Quote:
+    """A poll answers with the last complete bar's price, often older than the last streamed tick: the
+    newer price (and its extended-hours one) stays; the poll brings the rest (open, volume, range)."""
+    if polled.trading_day != shown.trading_day:
+        return polled
+    out = polled
+    if shown.time > polled.time and shown.session is polled.session is MarketSession.REGULAR:
+        highs = [x for x in (polled.day_high, shown.day_high) if x is not None]
+        lows = [x for x in (polled.day_low, shown.day_low) if x is not None]
+        out = replace(
+            out,
+            last=shown.last,
+            time=shown.time,
+            day_high=max(highs) if highs else None,
+            day_low=min(lows) if lows else None,
+            volume=max(polled.volume or 0.0, shown.volume or 0.0) or polled.volume,
+        )
+    sx, px = shown.extended, polled.extended
+    if sx is not None and sx.session is polled.session and (px is None or sx.time > px.time):
+        out = replace(out, extended=sx)
+    return out
 
 
 def reconcile_quote(q: Quote, daily: BarSeries) -> Quote:
@@ -353,11 +409,17 @@ class Monitor:
                 continue
             if st.quote is not None and not st.from_cache and q.trading_day > st.quote.trading_day:
                 rolled = True
+            polled_time = q.time
+            if st.quote is not None and st.streamed_at is not None:
+                q = keep_newer_streamed(q, st.quote)
             q = reconcile_quote(q, st.daily)
             st.quote, st.quote_at, st.from_cache, st.error = q, now, False, None
             path = result.intraday.get(sym)
             if path:
                 st.intraday = latest_day(path)
+                if q.time > polled_time and q.session is MarketSession.REGULAR:
+                    # The streamed price is newer than the polled bars: the path keeps reaching it.
+                    st.intraday = _extend_path(st.intraday, q.last, q.time)
             elif st.intraday is not None and ny_day(st.intraday.ts[-1]) != q.trading_day:
                 st.intraday = None  # an answer without bars keeps the day's path, never an old day's
             self._merge_session_bar(st, q)
@@ -385,6 +447,55 @@ class Monitor:
                 if st.quote is not None and not st.from_cache:
                     st.quote = reconcile_quote(st.quote, st.daily)
         return outcome
+
+    # ------------------------------------------------------------------ streamed ticks
+    def apply_tick(self, tick: StreamTick) -> TickEffect:
+        """Move a symbol's quote to a streamed price. Cheap (no I/O): called for every tick.
+
+        A regular-session tick moves `last`, the day's range and today's bar, and extends today's path
+        (its 5-minute bar, or a new one); a pre-market or after-hours tick sets the extended-hours price
+        beside the regular close. A tick of a later trading day is not applied: the day's roll (the
+        closed day's final bar from the history) is the poll's job, so the caller polls at once.
+        """
+        st = self._state.get(tick.symbol)
+        q = st.quote if st is not None else None
+        if st is None or q is None or tick.symbol in self.unknown:
+            return TickEffect.IGNORED  # nothing to move yet: the first poll makes the quote
+        session = tick.session or self.source.session_at(tick.time)
+        day = tick.time.astimezone(NEW_YORK).date()
+        if session is MarketSession.REGULAR:
+            if day > q.trading_day:
+                return TickEffect.NEW_DAY
+            if day < q.trading_day or tick.time < q.time:
+                return TickEffect.IGNORED  # late or replayed: the quote already knows better
+            high = max(x for x in (q.day_high, tick.day_high, tick.price) if x is not None)
+            low = min(x for x in (q.day_low, tick.day_low, tick.price) if x is not None)
+            new = replace(
+                q,
+                last=tick.price,
+                time=tick.time,
+                session=MarketSession.REGULAR,
+                day_open=q.day_open if q.day_open is not None else tick.open_price,
+                day_high=high,
+                day_low=low,
+                volume=tick.day_volume if tick.day_volume else q.volume,
+                extended=None,
+            )
+        elif session in (MarketSession.PRE, MarketSession.POST):
+            if q.extended is not None and tick.time < q.extended.time:
+                return TickEffect.IGNORED
+            new = replace(q, session=session, extended=ExtendedQuote(tick.price, tick.time, session))
+        else:
+            return TickEffect.IGNORED
+        if new == q:
+            return TickEffect.IGNORED
+        st.quote, st.quote_at, st.from_cache = new, self.clock(), False
+        st.streamed_at = st.quote_at
+        if session is MarketSession.REGULAR:
+            self._merge_session_bar(st, new)
+        if st.intraday is not None and ny_day(st.intraday.ts[-1]) == day:
+            st.intraday = _extend_path(st.intraday, tick.price, tick.time)
+        return TickEffect.APPLIED
 
     @staticmethod
     def _merge_session_bar(st: _SymbolState, q: Quote) -> None:
@@ -524,7 +635,13 @@ class Monitor:
         st = self._state[sym]
         if st.quote is None and not st.daily:
             return False  # nothing shown, so nothing stale: the card says "no data"
-        return st.from_cache or st.error is not None
+        if st.from_cache:
+            return True
+        if st.error is None:
+            return False
+        # A failed poll does not make streamed prices stale while they keep coming.
+        streamed = st.streamed_at
+        return streamed is None or (self.clock() - streamed) > STREAM_FRESH
 
     def error_summary(self) -> str | None:
         errors = [st.error for st in self._state.values() if st.error is not None]
@@ -549,6 +666,8 @@ class Monitor:
         retrying: bool = False,
         notice: str | None = None,
         requests_per_minute: int | None = None,
+        stream: str | None = None,
+        stream_live: bool = False,
     ) -> Snapshot:
         now = self.clock()
         symbols = {}
@@ -583,6 +702,9 @@ class Monitor:
             retrying=retrying,
             notice=notice or (self.store.notice if self.store is not None else None),
             requests_per_minute=requests_per_minute,
+            session_event=self.source.session_event(now),
+            stream=stream,
+            stream_live=stream_live,
         )
         return Snapshot(
             as_of=as_of,

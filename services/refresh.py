@@ -13,15 +13,25 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from services.models import ErrorKind, SymbolError
-from services.monitor import Clock, CycleOutcome, Monitor, utc_now
+from services.models import ErrorKind, MarketSession, SymbolError
+from services.monitor import Clock, CycleOutcome, Monitor, TickEffect, utc_now
 from services.snapshot import Snapshot
+
+if TYPE_CHECKING:  # services.stream imports Backoff from here
+    from services.stream import QuoteStream, StreamState, StreamStatus, StreamTick
 
 log = logging.getLogger(__name__)
 
 MAX_SLEEP_S = 300.0
 """Longest single sleep: a suspended laptop or a changed wall clock is noticed within this."""
+STREAM_POLL_S = 60.0
+"""The regular-session poll while the stream delivers prices: the poll then only brings the day's bars
+and range (and is the fallback the moment the stream fails)."""
+TICK_COALESCE_S = 0.5
+"""Streamed ticks within this window make one snapshot (a burst of six symbols is one repaint)."""
+NEW_DAY_POLL_GAP_S = 60.0
 
 
 class Backoff:
@@ -87,6 +97,12 @@ class RefreshLoop:
         self.due_at: datetime | None = None
         self.retrying = False
         self.cycles = 0
+        self.stream: QuoteStream | None = None
+        self._stream_status: StreamStatus | None = None
+        self._compute_lock = asyncio.Lock()
+        self._tick_task: asyncio.Task[None] | None = None
+        self._new_day_poll_at = 0.0
+        self._closing = False
 
     # ------------------------------------------------------------------ controls (event loop)
     def refresh_now(self) -> None:
@@ -101,6 +117,69 @@ class RefreshLoop:
         self._wake.set()
         self._emit()
 
+    # ------------------------------------------------------------------ the stream (event loop)
+    def attach_stream(self, stream: QuoteStream) -> None:
+        """Run `stream` alongside the polls (from `run()`); it must deliver to `on_tick` and
+        `on_stream_status`."""
+        self.stream = stream
+
+    def on_tick(self, tick: StreamTick) -> None:
+        if self.paused or self._closing:
+            return  # paused means the screen holds still
+        effect = self.monitor.apply_tick(tick)
+        if effect is TickEffect.APPLIED:
+            if self._tick_task is None or self._tick_task.done():
+                self._tick_task = asyncio.get_running_loop().create_task(self._emit_ticks())
+        elif effect is TickEffect.NEW_DAY:
+            loop_now = asyncio.get_running_loop().time()
+            if loop_now >= self._new_day_poll_at:
+                self._new_day_poll_at = loop_now + NEW_DAY_POLL_GAP_S
+                self.refresh_now()
+
+    async def _emit_ticks(self) -> None:
+        await asyncio.sleep(TICK_COALESCE_S)
+        async with self._compute_lock:
+            await self.monitor.compute()
+        self._emit()
+
+    def on_stream_status(self, status: StreamStatus) -> None:
+        if self._closing:
+            return
+        was_live = self._stream_status is not None and self._stream_status.healthy
+        self._stream_status = status
+        if was_live and not status.healthy and self.due_at is not None and not self.paused:
+            # The stream failed: polling takes over at its own cadence from now, not after the
+            # slow stream-time poll.
+            now = self.clock()
+            delay = self.monitor.source.next_poll(now)
+            if delay is not None and self.due_at > now + timedelta(seconds=delay):
+                self.due_at = now + timedelta(seconds=delay)
+                self._wake.set()
+        self._emit()
+
+    @property
+    def stream_live(self) -> bool:
+        return self._stream_status is not None and self._stream_status.healthy
+
+    def _stream_words(self) -> str | None:
+        st = self._stream_status
+        if self.stream is None:
+            return None
+        if st is None:
+            return "stream starting"
+        if st.healthy:
+            return "stream live"
+        from services.stream import StreamState  # at call time: services.stream imports this module
+
+        words: dict[StreamState, str] = {
+            StreamState.CONNECTING: "stream connecting, polling",
+            StreamState.LIVE: "stream connected, polling",
+            StreamState.SILENT: "stream silent, polling",
+            StreamState.DOWN: "stream down, polling",
+            StreamState.STOPPED: "stream stopped, polling",
+        }
+        return words[st.state]
+
     # ------------------------------------------------------------------ the loop
     def _emit(self) -> None:
         rpm = self._requests_per_minute() if self._requests_per_minute is not None else None
@@ -109,6 +188,8 @@ class RefreshLoop:
             paused=self.paused,
             retrying=self.retrying,
             requests_per_minute=rpm,
+            stream=self._stream_words(),
+            stream_live=self.stream_live,
         )
         self.on_snapshot(snap)
 
@@ -137,7 +218,8 @@ class RefreshLoop:
                 self._emit()
                 if self._painted is not None:
                     await self._painted()
-            await m.compute()
+            async with self._compute_lock:
+                await m.compute()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug or a dead source must not end the refresh loop
@@ -151,7 +233,31 @@ class RefreshLoop:
         return outcome
 
     async def run(self) -> None:
-        """Run until cancelled."""
+        """Run until cancelled (with the stream, when one is attached)."""
+        stream_task = None
+        if self.stream is not None:
+            stream_task = asyncio.get_running_loop().create_task(self.stream.run(), name="quote-stream")
+        try:
+            await self._run()
+        finally:
+            self._closing = True  # the stream reports its own shutdown: nobody is listening any more
+            for task in (stream_task, self._tick_task):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    def _next_delay(self, now: datetime) -> float | None:
+        delay = self.monitor.source.next_poll(now)
+        if (
+            delay is not None
+            and self.stream_live
+            and self.monitor.source.session_at(now) is MarketSession.REGULAR
+        ):
+            delay = max(delay, STREAM_POLL_S)
+        return delay
+
+    async def _run(self) -> None:
         if await self.monitor.paint_from_cache():
             self._emit()
         first = True
@@ -171,7 +277,7 @@ class RefreshLoop:
                 else:
                     self.retrying = False
                     self.backoff.reset()
-                    delay = self.monitor.source.next_poll(now)
+                    delay = self._next_delay(now)
                 self.due_at = None if delay is None else now + timedelta(seconds=delay)
                 self._emit()
             await self._sleep(now)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fakes.scripted_source import ScriptedSource, daily_series
 
 from services.breakout import BreakoutRules, BreakoutState
-from services.models import ErrorKind, Interval, MarketSession, Quote
-from services.monitor import Monitor, reconcile_quote
+from services.models import ErrorKind, ExtendedQuote, Interval, MarketSession, Quote
+from services.monitor import Monitor, TickEffect, reconcile_quote
+from services.stream import StreamTick
 
 NOW = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)  # 11:00 in New York
 TODAY = date(2026, 11, 24)
@@ -224,3 +225,45 @@ async def test_a_symbol_added_to_the_watchlist_gets_its_history_on_the_next_refr
     assert snap.symbols["QQQ"].daily.close[-1] == 129.0
     m.set_watchlist(["IWM", "QQQ"])
     assert list(m.snapshot().symbols) == ["IWM", "QQQ"]
+
+
+def tick(symbol: str, price: float, when: datetime, session: MarketSession | None) -> StreamTick:
+    return StreamTick(symbol, price, when, session, None, None, None, None, None, None, None)
+
+
+async def test_streamed_ticks_regular_then_after_hours() -> None:
+    m = Monitor(source(), symbols=["IWM", "SPY"], rules=BreakoutRules(), clock=lambda: NOW)
+    await refreshed(m)
+    q0 = m.snapshot().symbols["IWM"].quote
+    assert q0 is not None
+
+    later = q0.time + timedelta(minutes=3)
+    assert m.apply_tick(tick("IWM", 270.25, later, MarketSession.REGULAR)) is TickEffect.APPLIED
+    q1 = m.snapshot().symbols["IWM"].quote
+    assert q1 is not None and (q1.last, q1.time, q1.extended) == (270.25, later, None)
+    assert q1.day_high == max(270.25, q0.day_high or 0) and q1.prev_close == q0.prev_close
+    assert m.snapshot().symbols["IWM"].daily.close[-1] == 270.25  # today's bar moves with it
+
+    # An older tick (a replay, a late frame) changes nothing.
+    assert m.apply_tick(tick("IWM", 250.0, later - timedelta(minutes=1), MarketSession.REGULAR)) is (
+        TickEffect.IGNORED
+    )
+
+    # After the close: the regular close stays `last`; the after-hours price goes beside it.
+    post = later + timedelta(hours=5)
+    assert m.apply_tick(tick("IWM", 271.0, post, MarketSession.POST)) is TickEffect.APPLIED
+    q2 = m.snapshot().symbols["IWM"].quote
+    assert q2 is not None and q2.last == 270.25 and q2.session is MarketSession.POST
+    assert q2.extended == ExtendedQuote(271.0, post, MarketSession.POST)
+    assert q2.extended_change == pytest.approx((0.75, 0.75 / 270.25 * 100))
+
+
+async def test_a_tick_of_the_next_day_asks_for_a_poll_and_unknown_symbols_are_ignored() -> None:
+    m = Monitor(source(), symbols=["IWM", "SPY"], rules=BreakoutRules(), clock=lambda: NOW)
+    await refreshed(m)
+    q0 = m.snapshot().symbols["IWM"].quote
+    assert q0 is not None
+    tomorrow = q0.time + timedelta(days=1)
+    assert m.apply_tick(tick("IWM", 280.0, tomorrow, MarketSession.REGULAR)) is TickEffect.NEW_DAY
+    assert m.snapshot().symbols["IWM"].quote == q0
+    assert m.apply_tick(tick("QQQ", 500.0, q0.time, MarketSession.REGULAR)) is TickEffect.IGNORED

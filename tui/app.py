@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from services.sources.base import MarketDataSource
+from services.stream import Connector
 from tui.config import ConfigError, Settings, default_config_path, save_top_level
 from tui.logs import log_file_path
 from tui.screens.digest import DigestScreen
@@ -75,12 +76,14 @@ class BreakoutMonitorApp(App[int]):
         *,
         clock: Callable[[], datetime] = utc_now,
         as_of: Callable[[], datetime | None] | None = None,
+        stream_connect: Connector | None = None,
     ) -> None:
+        """`stream_connect` opens the quote stream's connection (default: Yahoo's streamer)."""
         super().__init__()
         self.settings = settings
         self.source = source
         self.clock = clock
-        self.main = MainScreen(settings, source, clock=clock, as_of=as_of)
+        self.main = MainScreen(settings, source, clock=clock, as_of=as_of, stream_connect=stream_connect)
         self._theme_ready = False
         self.theme = settings.theme
         if settings.keys:

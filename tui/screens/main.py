@@ -26,6 +26,8 @@ from services.refresh import RefreshLoop
 from services.sentinel import Sentinel
 from services.snapshot import Snapshot
 from services.sources.base import MarketDataSource
+from services.sources.yahoo import YahooSource
+from services.stream import Connector, QuoteStream
 from tui.config import Settings
 from tui.screens.chart_view import ChartView
 from tui.screens.dashboard import DashboardView
@@ -106,12 +108,14 @@ class MainScreen(Screen[None]):
         *,
         clock: Clock,
         as_of: Callable[[], datetime | None] | None = None,
+        stream_connect: Connector | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.source = source
         self.clock = clock
         self.as_of = as_of
+        self.stream_connect = stream_connect
         self.feed: RefreshLoop | None = None
         self.snapshot: Snapshot | None = None
         self._age_timer: Timer | None = None
@@ -210,6 +214,8 @@ class MainScreen(Screen[None]):
         if self.monitor is not None:
             self.monitor.set_watchlist(self.symbols)
             if self.feed is not None:
+                if self.feed.stream is not None:
+                    self.feed.stream.set_symbols(self.monitor.fetch_symbols)
                 self.feed.refresh_now()  # the dashboard shows the last data meanwhile
         self._show_title()
 
@@ -330,12 +336,32 @@ class MainScreen(Screen[None]):
             requests_per_minute=ledger.per_minute if ledger is not None else None,
             painted=self._painted,
         )
+        if isinstance(self.source, YahooSource) and self.settings.stream:
+            self.feed.attach_stream(self._make_stream(monitor, self.feed))
         try:
             await self.feed.run()
         finally:
             await self.source.aclose()
             if store is not None:
                 await asyncio.to_thread(store.close)
+
+    def _make_stream(self, monitor: Monitor, feed: RefreshLoop) -> QuoteStream:
+        """Yahoo's quote streamer for every fetched symbol; polling stays the fallback."""
+        source = self.source
+        clock = self.clock
+
+        def market_open() -> bool:
+            session = source.session_at(clock())
+            return session is None or session.is_open
+
+        return QuoteStream(
+            monitor.fetch_symbols,
+            feed.on_tick,
+            market_open=market_open,
+            clock=clock,
+            on_status=feed.on_stream_status,
+            connect=self.stream_connect,
+        )
 
     async def _painted(self) -> None:
         """Wait until the screen has been refreshed with what was last shown."""
