@@ -15,6 +15,7 @@ from services.market_hours import NEW_YORK
 from services.models import ErrorKind
 from tui.app import BreakoutMonitorApp
 from tui.screens.help import HelpScreen
+from widgets.feed_banner import FeedBanner
 
 NOW = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
 
@@ -135,11 +136,18 @@ async def test_a_source_error_shows_as_stale_not_as_a_crash(tmp_path: Path) -> N
         await wait_for(pilot, lambda: "stale" in screen_text(app))
         text = screen_text(app)
         assert "255.90" in text and "300.00" not in text  # the last good price stays
-        assert "scripted rate_limited" in text  # what went wrong, in the card and the status bar
-        assert "retry" in text
+        assert "scripted rate_limited" in text  # what went wrong, in the card and the banner
+        banner = app.main.query_one(FeedBanner)
+        assert banner.display and banner.region.height == 1
+        assert banner.text.startswith("IWM: scripted rate_limited — retry")
+        assert banner.text.endswith("; showing the last good values")
+        # The banner sits on the line above the status bar, inside the screen.
+        assert banner.region.bottom == app.main.query_one("#status").region.y
         del src.quote_errors["IWM"]
         await wait_for(pilot, lambda: "300.00" in screen_text(app), limit=15)
         assert "stale" not in screen_text(app)
+        await wait_for(pilot, lambda: not banner.display)
+        assert banner.text == ""
 
 
 @pytest.mark.parametrize(

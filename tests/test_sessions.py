@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from textual.app import App, ComposeResult
 
 from services import formatting as fmt
 from services.market_hours import NEW_YORK, MarketHours
-from services.models import MarketSession, SourceKind
-from services.snapshot import FeedStatus
+from services.models import BarSeries, ExtendedQuote, Interval, MarketSession, Quote, SourceKind
+from services.snapshot import FeedStatus, SymbolSnapshot
+from widgets.quote_card import QuoteCard
 from widgets.status_bar import status_content
+from widgets.text_line import TextLine
 
 
 def ny(d: date, hh: int, mm: int = 0) -> datetime:
@@ -101,3 +104,61 @@ def test_the_status_bar_names_the_session_and_counts_down(xnys: MarketHours) -> 
     now = ny(BLACK_FRIDAY, 20)
     text = status_content(status(xnys, now), now).plain
     assert "CLOSED opens Mon 09:30 ET in 2 d 13 h" in text
+
+
+def card_snapshot(extended: ExtendedQuote | None, session: MarketSession) -> SymbolSnapshot:
+    day = date(2026, 11, 23)
+    q = Quote(
+        symbol="IWM",
+        last=247.44,
+        prev_close=251.82,
+        day_open=251.0,
+        day_high=251.86,
+        day_low=247.16,
+        volume=46.8e6,
+        time=ny(day, 16),
+        session=session,
+        trading_day=day,
+        extended=extended,
+    )
+    return SymbolSnapshot("IWM", q, BarSeries("IWM", Interval.DAILY), None, None, False, False, None, None)
+
+
+class CardApp(App[None]):
+    def __init__(self, snap: SymbolSnapshot, now: datetime) -> None:
+        super().__init__()
+        self.snap, self.now = snap, now
+
+    def compose(self) -> ComposeResult:
+        yield QuoteCard("IWM")
+
+    def on_mount(self) -> None:
+        self.query_one(QuoteCard).show(self.snap, self.now)
+
+
+@pytest.mark.parametrize(
+    ("width", "expected"),
+    [
+        (60, ["247.44   -4.38  -1.74 %  close", "POST 248.10 +0.66 +0.27 %"]),
+        (40, ["247.44  -1.74 %  close", "POST 248.10"]),
+    ],
+)
+async def test_after_hours_the_card_shows_the_extended_price_beside_the_regular_close(
+    width: int, expected: list[str]
+) -> None:
+    now = ny(date(2026, 11, 23), 17, 45)
+    ext = ExtendedQuote(248.10, ny(date(2026, 11, 23), 17, 42), MarketSession.POST)
+    app = CardApp(card_snapshot(ext, MarketSession.POST), now)
+    async with app.run_test(size=(width, 10)) as pilot:
+        await pilot.pause()
+        top = " ".join(line.text for line in app.query_one(QuoteCard).query(TextLine).results())
+        for words in expected:
+            assert words in top, top
+
+
+async def test_in_the_regular_session_the_card_shows_no_extended_price() -> None:
+    app = CardApp(card_snapshot(None, MarketSession.REGULAR), ny(date(2026, 11, 23), 15))
+    async with app.run_test(size=(60, 10)) as pilot:
+        await pilot.pause()
+        top = " ".join(line.text for line in app.query_one(QuoteCard).query(TextLine).results())
+        assert "REG" in top and "close" not in top and "POST" not in top
