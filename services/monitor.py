@@ -12,7 +12,7 @@ import enum
 import logging
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -395,11 +395,12 @@ class Monitor:
         self.store.save_bars(series, replace=replace)
 
     # ------------------------------------------------------------------ quotes
-    async def refresh_quotes(self) -> CycleOutcome:
-        """Fetch the latest quotes. When a symbol's quotes move on to a new trading day, the day that
-        closed takes its final bar from the source's history: the last live quote seen of it may
-        not have been the close."""
-        symbols = self._active()
+    async def refresh_quotes(self, only: Collection[str] | None = None) -> CycleOutcome:
+        """Fetch the latest quotes (of `only` those symbols, when given: a retry asks again only for
+        what failed). When a symbol's quotes move on to a new trading day, the day that closed takes
+        its final bar from the source's history: the last live quote seen of it may not have been
+        the close."""
+        symbols = [s for s in self._active() if only is None or s in only]
         result = await self.source.quotes(symbols)
         now = self.clock()
         rolled = False

@@ -103,6 +103,7 @@ class RefreshLoop:
         self._tick_task: asyncio.Task[None] | None = None
         self._new_day_poll_at = 0.0
         self._closing = False
+        self._retry_only: set[str] | None = None
 
     # ------------------------------------------------------------------ controls (event loop)
     def refresh_now(self) -> None:
@@ -211,7 +212,9 @@ class RefreshLoop:
                     self._history_retry_at = self.clock() + timedelta(seconds=delay)
             # When to poll is the source's call (`next_poll`): Yahoo sleeps until the next session, a
             # replay plays its bars while the market it replays is closed.
-            outcome = outcome.merge(await m.refresh_quotes())
+            # A retry asks again only for the symbols that failed; the others keep their cadence.
+            retry_only = self._retry_only if not (first or forced) else None
+            outcome = outcome.merge(await m.refresh_quotes(retry_only))
             if first:
                 # Prices first: the first computation imports numpy and TA-Lib (~0.4 s), holding the
                 # interpreter lock, so it waits until the prices are really on screen.
@@ -274,7 +277,11 @@ class RefreshLoop:
                 if outcome.failed:
                     self.retrying = True
                     delay: float | None = self.backoff.next_delay()
+                    failed = {s for s, e in outcome.errors.items() if e.kind.retryable}
+                    partial = bool(outcome.updated) and failed and "*" not in failed
+                    self._retry_only = failed if partial else None
                 else:
+                    self._retry_only = None
                     self.retrying = False
                     self.backoff.reset()
                     delay = self._next_delay(now)

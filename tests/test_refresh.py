@@ -128,3 +128,30 @@ async def test_quotes_are_polled_whenever_the_source_says_so_even_when_closed() 
         await until(lambda: len(src.quote_calls) >= 4)
     finally:
         task.cancel()
+
+
+async def test_a_retry_asks_again_only_for_the_symbols_that_failed() -> None:
+    daily = {
+        s: daily_series(s, [200.0 + i for i in range(60)], date(2026, 11, 23)) for s in ("IWM", "SPY", "^TNX")
+    }
+    src = ScriptedSource(daily, poll=30.0, now=NOW)
+    rules = BreakoutRules(symbol="IWM", level=300.0, targets=(310.0,))
+    monitor = Monitor(src, symbols=["IWM", "SPY"], rules=rules, clock=utc_now)
+    loop = RefreshLoop(
+        monitor, lambda s: None, clock=utc_now, backoff=Backoff(0.02, 0.05, rng=random.Random(1))
+    )
+    task = asyncio.create_task(loop.run())
+    try:
+        await until(lambda: loop.cycles >= 1)
+        src.quote_errors["IWM"] = ErrorKind.RATE_LIMITED
+        loop.refresh_now()
+        await until(lambda: loop.retrying)
+        asked = len(src.quote_calls)
+        await until(lambda: len(src.quote_calls) > asked)
+        assert src.quote_calls[asked] == ["IWM"]  # the retry: IWM only, the others were fine
+        del src.quote_errors["IWM"]
+        await until(lambda: not loop.retrying)
+        assert loop.due_at is not None  # back on the 30 s cadence, for everyone
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
