@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 from services import engine
 from services import indicators as ind
 from services.breakout import BreakoutAssessment, BreakoutRules
-from services.cache import BarStore, CachedQuote
+from services.cache import BarStore, CachedQuote, new_lease_holder
 from services.market_hours import NEW_YORK
 from services.models import (
     Bar,
@@ -50,6 +50,8 @@ ReadoutKey = tuple[tuple[int, int, float], bool]
 OVERLAP_RTOL = 1e-5
 """Relative difference above which a refetched old bar counts as re-adjusted (split, dividend)."""
 INTRADAY_KEEP = timedelta(days=5)
+FETCH_LEASE = "yahoo"
+"""The cache's lease of the instance that asks Yahoo; other instances on the machine read its writes."""
 STREAM_FRESH = timedelta(minutes=2)
 """A streamed price younger than this is live, whatever the last poll said."""
 TRANSIENT = frozenset(
@@ -246,6 +248,10 @@ class Monitor:
         self._engine: _EngineCache | None = None
         self.feed_error: str | None = None
         """A failure of the whole refresh (not of one symbol), set by the refresh loop."""
+        self.lease_holder = new_lease_holder()
+        self.fetching_instance: str | None = None
+        """Another instance holding the fetch lease (this one then reads the cache), else None."""
+        self._followed = False
 
     def set_watchlist(self, symbols: Sequence[str]) -> list[str]:
         """Change the watched symbols (the user added or removed one); returns the newly fetched ones.
@@ -285,6 +291,86 @@ class Monitor:
                 self._state[sym].error = err
             if err.kind is ErrorKind.UNKNOWN_SYMBOL:
                 self.unknown.add(sym)
+
+    # ------------------------------------------------------------------ sharing the cache
+    async def claim_fetch(self, ttl_s: float) -> bool:
+        """True when this instance should ask the source: it holds (or took, or extended) the
+        machine's fetch lease, or there is no cache to share. Two monitors on one cache thus never
+        both ask Yahoo; the other reads what this one stores (`follow_store`)."""
+        store = self.store
+        if store is None:
+            return True
+
+        def take() -> tuple[bool, str | None]:
+            if store.try_lease(FETCH_LEASE, self.lease_holder, ttl_s):
+                return True, None
+            return False, store.lease_holder(FETCH_LEASE)
+
+        result = await self._store_call(take)
+        if result is None:
+            return True  # the cache is failing: better to ask Yahoo than to show nothing
+        mine, other = result
+        if mine and self.fetching_instance is not None:
+            self._followed = False
+        self.fetching_instance = other
+        return mine
+
+    def release_fetch(self) -> None:
+        """Give the fetch lease up (blocking: on exit, before the cache closes), so another instance
+        takes over at its next poll instead of after the lease runs out."""
+        if self.store is not None:
+            try:
+                self.store.release_lease(FETCH_LEASE, self.lease_holder)
+            except Exception:
+                log.exception("cannot release the fetch lease")
+
+    async def follow_store(self, fresh_within: timedelta) -> CycleOutcome:
+        """Take what the instance holding the fetch lease stored: quotes it fetched within
+        `fresh_within`, today's intraday path, and daily bars newer than ours (all of them the first
+        time)."""
+        store = self.store
+        assert store is not None
+        symbols = self._active()
+        now = self.clock()
+        completed = {s: self._completed(s) for s in symbols}
+        newest_have = {s: (int(c.ts[-1]) if c else None) for s, c in completed.items()}
+        first = not self._followed
+        intraday_from = int((now - INTRADAY_KEEP).timestamp())
+
+        def load() -> tuple[dict[str, CachedQuote], dict[str, BarSeries], dict[str, BarSeries]]:
+            quotes = store.quotes_fetched_since(symbols, now - fresh_within)
+            paths = {s: store.load_bars(s, Interval.MINUTE_5, intraday_from) for s in quotes}
+            daily: dict[str, BarSeries] = {}
+            for s in symbols:
+                newest = store.last_ts(s, Interval.DAILY)
+                have = newest_have[s]
+                if newest is not None and (first or have is None or newest > have):
+                    daily[s] = store.load_bars(s, Interval.DAILY)
+            return quotes, paths, daily
+
+        loaded = await self._store_call(load)
+        if loaded is None:
+            return CycleOutcome()
+        quotes, paths, daily = loaded
+        self._followed = True
+        updated: set[str] = set()
+        for sym, series in daily.items():
+            if series:
+                self._set_daily(sym, series)
+                updated.add(sym)
+        self.history_ok = True
+        for sym, cached in quotes.items():
+            st = self._state[sym]
+            q = reconcile_quote(cached.quote, st.daily)
+            if st.quote == q and not st.from_cache and st.quote_at == cached.fetched_at:
+                continue
+            st.quote, st.quote_at, st.from_cache, st.error = q, cached.fetched_at, False, None
+            path = paths.get(sym)
+            if path:
+                st.intraday = latest_day(path)
+            self._merge_session_bar(st, q)
+            updated.add(sym)
+        return CycleOutcome(frozenset(updated), {})
 
     # ------------------------------------------------------------------ start-up paint
     async def paint_from_cache(self) -> bool:

@@ -32,6 +32,7 @@ and range (and is the fallback the moment the stream fails)."""
 TICK_COALESCE_S = 0.5
 """Streamed ticks within this window make one snapshot (a burst of six symbols is one repaint)."""
 NEW_DAY_POLL_GAP_S = 60.0
+LEASE_MIN_TTL_S = 45.0
 
 
 class Backoff:
@@ -69,6 +70,7 @@ class RefreshLoop:
         max_sleep_s: float = MAX_SLEEP_S,
         requests_per_minute: Callable[[], int] | None = None,
         painted: Callable[[], Awaitable[None]] | None = None,
+        lease_ttl_s: float | None = None,
     ) -> None:
         """
         Args:
@@ -79,6 +81,7 @@ class RefreshLoop:
             max_sleep_s: the longest single sleep.
             requests_per_minute: reports the source's request rate for the status bar.
             painted: awaits until the last snapshot is on screen (the UI's next refresh).
+            lease_ttl_s: how long the cache's fetch lease lasts (default: three polls, at least 45 s).
         """
         self.monitor = monitor
         self.on_snapshot = on_snapshot
@@ -91,6 +94,7 @@ class RefreshLoop:
         self.max_sleep_s = max_sleep_s
         self._requests_per_minute = requests_per_minute
         self._painted = painted
+        self.lease_ttl_s = lease_ttl_s
         self._wake = asyncio.Event()
         self._force = False
         self.paused = False
@@ -181,6 +185,13 @@ class RefreshLoop:
         }
         return words[st.state]
 
+    def _sharing_words(self) -> str | None:
+        other = self.monitor.fetching_instance
+        if other is None:
+            return None
+        who = " ".join(other.split()[:2])  # "pid 1234"
+        return f"another monitor ({who}) fetches; reading its cache"
+
     # ------------------------------------------------------------------ the loop
     def _emit(self) -> None:
         rpm = self._requests_per_minute() if self._requests_per_minute is not None else None
@@ -191,6 +202,7 @@ class RefreshLoop:
             requests_per_minute=rpm,
             stream=self._stream_words(),
             stream_live=self.stream_live,
+            notice=self._sharing_words(),
         )
         self.on_snapshot(snap)
 
@@ -199,6 +211,17 @@ class RefreshLoop:
         outcome = CycleOutcome()
         now = self.clock()
         try:
+            if not await m.claim_fetch(self._lease_ttl(now)):
+                # Another instance on this machine asks Yahoo: read what it stores instead.
+                outcome = await m.follow_store(timedelta(seconds=self._lease_ttl(now)))
+                if first:
+                    self._emit()
+                async with self._compute_lock:
+                    await m.compute()
+                m.feed_error = None
+                if outcome.updated:
+                    m.last_success = self.clock()
+                return outcome
             history_retry = not m.history_ok and (
                 forced or self._history_retry_at is None or now >= self._history_retry_at
             )
@@ -249,6 +272,14 @@ class RefreshLoop:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
+
+    def _lease_ttl(self, now: datetime) -> float:
+        """How long the fetch lease lasts: a few polls, so that a dead holder is replaced soon and a
+        live one is never overtaken between two of its polls."""
+        if self.lease_ttl_s is not None:
+            return self.lease_ttl_s
+        poll = self.monitor.source.next_poll(now) or MAX_SLEEP_S
+        return max(LEASE_MIN_TTL_S, 3.0 * min(poll, MAX_SLEEP_S))
 
     def _next_delay(self, now: datetime) -> float | None:
         delay = self.monitor.source.next_poll(now)

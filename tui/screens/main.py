@@ -343,6 +343,7 @@ class MainScreen(Screen[None]):
         finally:
             await self.source.aclose()
             if store is not None:
+                await asyncio.to_thread(monitor.release_fetch)
                 await asyncio.to_thread(store.close)
 
     def _make_stream(self, monitor: Monitor, feed: RefreshLoop) -> QuoteStream:
