@@ -1,5 +1,6 @@
 """Command line: `breakout-monitor [options]` runs the dashboard, `breakout-monitor status` prints it once,
-`events` prints the breakout timeline and `history` the calendar years of small caps against large caps.
+`events` prints the breakout timeline and `history` the calendar years of small caps against large caps;
+`doctor` checks the setup (config, cache, Yahoo, market calendar, terminal).
 
 Bad input of any kind (flags, config, CSV, symbols) ends in one line on stderr and exit code 2, never a
 traceback. Heavy modules (Textual, pandas, yfinance) are imported only once they are needed.
@@ -120,7 +121,11 @@ def _source_options() -> argparse.ArgumentParser:
 
 
 def build_parsers() -> tuple[
-    argparse.ArgumentParser, argparse.ArgumentParser, argparse.ArgumentParser, argparse.ArgumentParser
+    argparse.ArgumentParser,
+    argparse.ArgumentParser,
+    argparse.ArgumentParser,
+    argparse.ArgumentParser,
+    argparse.ArgumentParser,
 ]:
     common = _source_options()
     run = _Parser(
@@ -129,7 +134,8 @@ def build_parsers() -> tuple[
         description="Full-screen monitor of the Russell 2000 breakout (RTY 2,565). "
         "Other commands: `breakout-monitor status` prints the same snapshot once; "
         "`breakout-monitor events` prints the breakout timeline over the history; "
-        "`breakout-monitor history` prints small caps against large caps year by year.",
+        "`breakout-monitor history` prints small caps against large caps year by year; "
+        "`breakout-monitor doctor` checks the setup.",
     )
     run.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     status = _Parser(
@@ -157,7 +163,17 @@ def build_parsers() -> tuple[
         "partial first or last year is marked (exit 0 ok, 1 no pair with data, 2 bad input).",
     )
     history.add_argument("--json", action="store_true", help="print JSON instead of text")
-    return run, status, events, history
+    doctor = _Parser(
+        prog=f"{APP_NAME} doctor",
+        parents=[common],
+        description="Check what the monitor depends on and print one line per check, ok / warn / FAIL: "
+        "the config file, the cache (integrity, size, newest bar per symbol; read only, never changed), "
+        "Yahoo's history and stream (with the latency; each check gives up after 10 s), the market "
+        "calendar (session now, next open) and the terminal (size, colours, TERM). A broken config file "
+        "is reported as a FAIL line (the other checks then use the defaults), not stopped at. Exit 0 when "
+        "nothing FAILs (warnings allowed), 1 when something does, 2 on a bad flag or value.",
+    )
+    return run, status, events, history, doctor
 
 
 @dataclass(frozen=True)
@@ -168,7 +184,7 @@ class Invocation:
 
 
 def parse(argv: Sequence[str]) -> Invocation:
-    run, status, events, history = build_parsers()
+    run, status, events, history, doctor = build_parsers()
     argv = list(argv)
     if argv and argv[0] == "status":
         command, args = "status", status.parse_args(argv[1:])
@@ -178,6 +194,12 @@ def parse(argv: Sequence[str]) -> Invocation:
             raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
     elif argv and argv[0] == "history":
         command, args = "history", history.parse_args(argv[1:])
+    elif argv and argv[0] == "doctor":
+        command, args = "doctor", doctor.parse_args(argv[1:])
+        if args.demo is not None or args.replay is not None:
+            raise UsageError(
+                "doctor checks the live setup (Yahoo, cache, terminal): --demo and --replay do not apply"
+            )
     else:
         command, args = "run", run.parse_args(argv)
     if args.replay is None and (args.as_of is not None or args.speed is not None):
@@ -202,7 +224,12 @@ def parse(argv: Sequence[str]) -> Invocation:
         key, value = parse_set(item)
         if overrides.get(key) is None:  # a dedicated flag wins over --set
             overrides[key] = value
-    settings = load_settings(args.config, overrides)
+    if command == "doctor":  # doctor reports a broken config file (a FAIL line) instead of stopping at it
+        from tui.doctor import load_settings_for_doctor
+
+        settings, args.config_problem = load_settings_for_doctor(args.config, overrides)
+    else:
+        settings = load_settings(args.config, overrides)
     return Invocation(command, settings, args)
 
 
@@ -228,7 +255,9 @@ def open_source(inv: Invocation) -> MarketDataSource:
     from services.sources.yahoo import YahooSource
 
     return YahooSource(
-        cache_dir=settings.cache_dir if settings.use_cache else None, refresh_s=settings.refresh
+        cache_dir=settings.cache_dir if settings.use_cache else None,
+        refresh_s=settings.refresh,
+        extended_refresh_s=settings.extended_refresh,
     )
 
 
@@ -363,6 +392,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_events(inv)
         if inv.command == "history":
             return run_history(inv)
+        if inv.command == "doctor":
+            from tui.doctor import run_doctor
+
+            return run_doctor(inv)
         return run_app(inv)
     except (UsageError, ConfigError) as exc:
         print(f"{APP_NAME}: error: {exc}", file=sys.stderr)

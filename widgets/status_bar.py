@@ -11,23 +11,35 @@ from textual.timer import Timer
 from textual.widget import Widget
 
 from services import formatting as fmt
+from services.models import SourceKind
 from services.snapshot import FeedStatus
 
 FAST_CADENCE_S = 5.0
 """Below this, the bar says "every N s" instead of clock times that would change at every tick."""
 
 
-def status_content(st: FeedStatus | None, now: datetime | None = None) -> Content:
+NARROW = 100
+"""Below this width the bar shortens the source's name and its words (80 columns must hold the
+session, its countdown, the stream and the times)."""
+
+
+def status_content(st: FeedStatus | None, now: datetime | None = None, width: int = NARROW) -> Content:
     if st is None:
         return Content.assemble(("starting...", "$text-muted"))
-    parts: list[tuple[str, str] | str] = [(st.source_label, "bold")]
+    narrow = width < NARROW
+    label = "Yahoo" if narrow and st.source is SourceKind.YAHOO else st.source_label
+    parts: list[tuple[str, str] | str] = [(label, "bold"), "  "]
     if st.session is not None:
-        parts += ["  ", (st.session.value, "bold")]
+        parts += [(st.session.value, "bold")]
     ev = st.session_event
     if ev is not None and now is not None:
-        parts += [" ", (fmt.session_countdown(ev.verb, ev.at, now, ev.early_close), "$text-muted")]
+        countdown = fmt.session_countdown(ev.verb, ev.at, now, ev.early_close)
+        if narrow:
+            countdown = countdown.replace(" ET", "").replace(" (early close)", "*")
+        parts += [" ", (countdown, "$text-muted")]
     if st.stream is not None:
-        parts += ["  ", (st.stream, "$success" if st.stream_live else "$warning")]
+        words = st.stream.removeprefix("stream down, ") if narrow else st.stream
+        parts += ["  ", (words, "$success" if st.stream_live else "$warning")]
     if st.paused:
         parts += ["  ", (" PAUSED ", "bold $text on $warning"), (" p resumes", "$text-muted")]
     cadence = None
@@ -89,8 +101,11 @@ class StatusBar(Widget):
             self._minute.stop()
             self._minute = None
 
+    def on_resize(self) -> None:
+        self._paint()
+
     def _paint(self) -> None:
-        content = status_content(self._status, self._clock())
+        content = status_content(self._status, self._clock(), self.size.width or NARROW)
         if content.plain == self._content.plain and content.spans == self._content.spans:
             return
         self._content = content
