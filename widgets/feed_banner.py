@@ -77,8 +77,14 @@ class FeedBanner(Widget):
             self._ticker.stop()
             self._ticker = None
 
+    def on_resize(self) -> None:
+        self._paint()
+
     def _paint(self) -> None:
         text = banner_text(self._status, self._clock())
+        room = self.size.width - 4  # padding and the "! " mark
+        if text is not None and room > 0 and len(text) > room:
+            text = text.split("; ")[0]  # the retry time matters more than the reassurance
         if text == self._text:
             return
         self._text = text
