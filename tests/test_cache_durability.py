@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import cache_writer as w
 
 from services.cache import CACHE_FILE_NAME, BarStore, CacheError
 from services.models import Bar, BarSeries, Interval
-from tests.fakes import cache_writer as w
 
 WRITER = Path(w.__file__)
 needs_sigkill = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="no SIGKILL on this platform")
