@@ -3,6 +3,7 @@ to the next open or close."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -162,3 +163,15 @@ async def test_in_the_regular_session_the_card_shows_no_extended_price() -> None
         await pilot.pause()
         top = " ".join(line.text for line in app.query_one(QuoteCard).query(TextLine).results())
         assert "REG" in top and "close" not in top and "POST" not in top
+
+
+def test_at_80_columns_the_status_bar_shortens_its_words(xnys: MarketHours) -> None:
+    now = ny(WED, 13, 46)
+    st = status(xnys, now)
+    text = status_content(st, now, width=80).plain
+    assert text.startswith("Yahoo  REG closes 16:00 in 2 h 14 min  stream live  updated")
+    assert "next" not in text and len(text) <= 78
+    down = status_content(replace(st, stream="stream down, polling", stream_live=False), now, width=80).plain
+    assert "  polling  " in down and "stream down" not in down
+    retry = status_content(replace(st, retrying=True), now, width=80).plain
+    assert "retry " in retry  # a fault's retry time always stays

@@ -53,7 +53,8 @@ def status_content(st: FeedStatus | None, now: datetime | None = None, width: in
     else:
         if st.last_update is not None:
             parts += ["  ", ("updated ", "$text-muted"), fmt.clock_local(st.last_update)]
-        if st.next_refresh is not None and not st.paused:
+        if st.next_refresh is not None and not st.paused and not (narrow and not st.retrying):
+            # Narrow: the next routine poll gives way; a retry time (a fault) is always shown.
             label = "retry " if st.retrying else "next "
             parts += [
                 "  ",
