@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from services import formatting as fmt
 from services.cache import APPLICATION_ID, CACHE_FILE_NAME, SCHEMA_VERSION
 from services.market_hours import NEW_YORK, MarketHours
 from services.models import HistoryResult, Interval, MarketSession, ts_day
@@ -198,18 +199,6 @@ def _size_text(n: int) -> str:
     if n < 1_000_000_000:
         return f"{n / 1_000_000:.1f} MB"
     return f"{n / 1_000_000_000:.1f} GB"
-
-
-def _in(seconds: float) -> str:
-    """Time left, coarse and rounded up: "12 min", "20 h 30 min", "2 d 14 h"."""
-    minutes = max(0, int(-(-seconds // 60)))
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, mins = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def _et(when: datetime, with_day: bool = True) -> str:
@@ -441,29 +430,20 @@ def calendar_line(hours: MarketHours, now: datetime) -> CheckResult:
     what = "market calendar"
     session = hours.session_at(now)
     head = f"{hours.exchange} {_SESSION_NAMES[session]}"
-    today = now.astimezone(NEW_YORK).date()
-    if session is MarketSession.REGULAR:
-        current = hours.session_of_day(today)
-        if current is not None:
-            early = ", early close" if _is_half_day(current.close) else ""
-            left = _in((current.close - now).total_seconds())
-            closes = f"closes {_et(current.close, with_day=False)}{early} (in {left})"
-            return CheckResult(Verdict.OK, what, f"{head}; {closes}")
-    # Sessions are looked up by day (public API): the calendar holds no gap of two weeks.
-    for offset in range(15):
-        s = hours.session_of_day(today + timedelta(days=offset))
-        if s is not None and s.open > now:
-            early = f", early close {_et(s.close, with_day=False)}" if _is_half_day(s.close) else ""
-            nxt = f"next open {_et(s.open)} (in {_in((s.open - now).total_seconds())}){early}"
-            return CheckResult(Verdict.OK, what, f"{head}; {nxt}")
-    return CheckResult(
-        Verdict.WARN, what, f"{head}; no session in the next two weeks (is exchange-calendars out of date?)"
-    )
-
-
-def _is_half_day(close: datetime) -> bool:
-    local = close.astimezone(NEW_YORK)
-    return (local.hour, local.minute) < (16, 0)
+    ev = hours.session_event(now)
+    if ev is None:
+        return CheckResult(
+            Verdict.WARN, what, f"{head}; no session ahead (is exchange-calendars out of date?)"
+        )
+    left = fmt.countdown((ev.at - now).total_seconds())
+    if ev.verb == "closes":
+        early = ", early close" if ev.early_close else ""
+        return CheckResult(
+            Verdict.OK, what, f"{head}; closes {_et(ev.at, with_day=False)}{early} (in {left})"
+        )
+    s = hours.session_of_day(ev.at.astimezone(NEW_YORK).date())
+    early = f", early close {_et(s.close, with_day=False)}" if s is not None and s.is_early_close else ""
+    return CheckResult(Verdict.OK, what, f"{head}; next open {_et(ev.at)} (in {left}){early}")
 
 
 async def check_calendar(
