@@ -15,7 +15,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from services import engine
 from services import indicators as ind
@@ -36,9 +36,7 @@ from services.models import (
 )
 from services.snapshot import SPARKLINE_POINTS, FeedStatus, Snapshot, SymbolSnapshot
 from services.sources.base import MarketDataSource
-
-if TYPE_CHECKING:  # services.stream imports the refresh loop, which imports this module
-    from services.stream import StreamTick
+from services.stream import StreamTick
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
+from services.backoff import Backoff
 from services.models import ErrorKind, MarketSession, SymbolError
 from services.monitor import Clock, CycleOutcome, Monitor, TickEffect, utc_now
 from services.snapshot import Snapshot
+from services.stream import QuoteStream, StreamStatus, StreamTick
 
-if TYPE_CHECKING:  # services.stream imports Backoff from here
-    from services.stream import QuoteStream, StreamState, StreamStatus, StreamTick
+__all__ = ["Backoff", "RefreshLoop"]
 
 log = logging.getLogger(__name__)
 
@@ -33,28 +32,6 @@ TICK_COALESCE_S = 0.5
 """Streamed ticks within this window make one snapshot (a burst of six symbols is one repaint)."""
 NEW_DAY_POLL_GAP_S = 60.0
 LEASE_MIN_TTL_S = 45.0
-
-
-class Backoff:
-    """Exponential backoff with jitter: base·2ⁿ capped, each delay drawn from its upper half so that
-    several monitors never retry in lockstep and a retry never comes immediately."""
-
-    def __init__(
-        self, base_s: float = 5.0, cap_s: float = 300.0, factor: float = 2.0, rng: random.Random | None = None
-    ) -> None:
-        self.base_s = base_s
-        self.cap_s = cap_s
-        self.factor = factor
-        self.failures = 0
-        self._rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        ceiling = min(self.cap_s, self.base_s * self.factor**self.failures)
-        self.failures += 1
-        return self._rng.uniform(ceiling / 2.0, ceiling)
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 class RefreshLoop:
@@ -167,23 +144,10 @@ class RefreshLoop:
         return self._stream_status is not None and self._stream_status.healthy
 
     def _stream_words(self) -> str | None:
-        st = self._stream_status
         if self.stream is None:
             return None
-        if st is None:
-            return "stream starting"
-        if st.healthy:
-            return "stream live"
-        from services.stream import StreamState  # at call time: services.stream imports this module
-
-        words: dict[StreamState, str] = {
-            StreamState.CONNECTING: "stream connecting, polling",
-            StreamState.LIVE: "stream connected, polling",
-            StreamState.SILENT: "stream silent, polling",
-            StreamState.DOWN: "stream down, polling",
-            StreamState.STOPPED: "stream stopped, polling",
-        }
-        return words[st.state]
+        st = self._stream_status
+        return "stream starting" if st is None else st.summary
 
     def _sharing_words(self) -> str | None:
         other = self.monitor.fetching_instance
@@ -211,9 +175,10 @@ class RefreshLoop:
         outcome = CycleOutcome()
         now = self.clock()
         try:
-            if not await m.claim_fetch(self._lease_ttl(now)):
+            ttl = self._lease_ttl(now)
+            if not await m.claim_fetch(ttl):
                 # Another instance on this machine asks Yahoo: read what it stores instead.
-                outcome = await m.follow_store(timedelta(seconds=self._lease_ttl(now)))
+                outcome = await m.follow_store(timedelta(seconds=ttl))
                 if first:
                     self._emit()
                 async with self._compute_lock:

@@ -40,8 +40,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from services.backoff import Backoff
 from services.models import MarketSession
-from services.refresh import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,22 @@ class StreamStatus:
     """Ticks delivered to `on_tick` since the stream was made."""
     skipped: int
     """Frames dropped as unreadable (not JSON, not base64, not protobuf, no symbol, bad price)."""
+
+    @property
+    def summary(self) -> str:
+        """The status bar's words: "stream live", or how the stream fails while polling carries on."""
+        if self.healthy:
+            return "stream live"
+        return _STATE_WORDS[self.state]
+
+
+_STATE_WORDS = {
+    StreamState.CONNECTING: "stream connecting, polling",
+    StreamState.LIVE: "stream connected, polling",  # connected, no tick yet during the session
+    StreamState.SILENT: "stream silent, polling",
+    StreamState.DOWN: "stream down, polling",
+    StreamState.STOPPED: "stream stopped, polling",
+}
 
 
 class StreamConnection(Protocol):
