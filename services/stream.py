@@ -42,6 +42,7 @@ from typing import Any, Protocol
 
 from services.backoff import Backoff
 from services.models import MarketSession
+from services.sources.yahoo import network_words
 
 log = logging.getLogger(__name__)
 
@@ -291,13 +292,9 @@ def _span(seconds: float) -> str:
 
 
 def _network_reason(exc: BaseException) -> str:
-    text = f"{type(exc).__name__} {exc}".lower()
-    if "gaierror" in text or "name or service" in text or "resolv" in text or "nodename" in text:
-        return "DNS lookup failed"
-    if "refused" in text:
-        return "connection refused"
-    if "ssl" in text or "certificate" in text:
-        return "TLS error"
+    words = network_words(f"{type(exc).__name__} {exc}")
+    if words is not None:
+        return words
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__

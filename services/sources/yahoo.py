@@ -171,13 +171,20 @@ def _network_reason(exc: BaseException | None, records: Sequence[RequestRecord])
     text = (
         f"{type(exc).__name__ if exc else ''} {exc or ''} {' '.join(r.error or '' for r in records)}".lower()
     )
-    if "resolve" in text or "dns" in text or "name or service" in text or "gaierror" in text:
+    return network_words(text) or "connection failed"
+
+
+def network_words(text: str) -> str | None:
+    """What a network error's text says, in a user's words (DNS, refused, TLS); None when it says
+    none of these. Shared by the HTTP source and the quote stream."""
+    text = text.lower()
+    if any(k in text for k in ("resolv", "dns", "name or service", "gaierror", "nodename")):
         return "DNS lookup failed"
     if "refused" in text:
         return "connection refused"
     if "ssl" in text or "certificate" in text:
         return "TLS error"
-    return "connection failed"
+    return None
 
 
 def _one_line(exc: BaseException | None) -> str:
