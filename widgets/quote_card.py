@@ -120,10 +120,7 @@ class QuoteCard(Vertical):
             price_parts += ["  ", ("close", "$text-muted")]
             ext = f" {x.session.value} {fmt.price(sym, x.price)} "
             ext_change = f"{fmt.signed(move[0], 2)} {fmt.percent(move[1])} " if wide else ""
-            badge = Content.assemble(
-                (ext, BADGE_STYLE[x.session]),
-                (ext_change, f"{BADGE_STYLE[x.session]}"),
-            )
+            badge = Content.assemble((ext + ext_change, BADGE_STYLE[x.session]))
         else:
             if wide:
                 price_parts += ["   ", (when, "$text-muted")]
