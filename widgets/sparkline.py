@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 from textual.content import Content
+from textual.geometry import Region
 from textual.widget import Widget
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -65,7 +66,8 @@ def draw(values: Sequence[float], width: int, height: int = 1, capacity: int | N
 
 
 class TextSparkline(Widget):
-    """Draws the values it was last given across its full width; repaints only on new values or resize."""
+    """Draws the values it was last given across its full width; repaints only the rows whose blocks
+    changed (a new intraday point usually changes one column, or nothing at all), or on resize."""
 
     DEFAULT_CSS = """
     TextSparkline {
@@ -79,6 +81,8 @@ class TextSparkline(Widget):
         super().__init__(id=id, classes=classes)
         self._values: tuple[float, ...] = ()
         self._capacity: int | None = None
+        self._rows: list[str] = []
+        """The rows last drawn, at the size they were drawn for."""
 
     def set_values(self, values: Sequence[float], capacity: int | None = None) -> bool:
         """Draw `values` (on a timeline of `capacity` slots when given); False when nothing changed."""
@@ -86,9 +90,23 @@ class TextSparkline(Widget):
         if new == self._values and capacity == self._capacity:
             return False
         self._values, self._capacity = new, capacity
-        self.refresh()
-        return True
+        width, height = self.size
+        rows = draw(new, width, height, capacity)
+        if len(rows) != len(self._rows) or not self._rows:
+            self._rows = rows
+            self.refresh()
+            return True
+        changed = False
+        for y, (old, row) in enumerate(zip(self._rows, rows, strict=True)):
+            if old != row:
+                changed = True
+                self.refresh(Region(0, y, width, 1))
+        self._rows = rows
+        return changed
 
     def render(self) -> Content:
-        rows = draw(self._values, self.size.width, self.size.height, self._capacity)
+        width, height = self.size
+        rows = self._rows
+        if len(rows) != height or any(len(r) != width for r in rows):
+            rows = self._rows = draw(self._values, width, height, self._capacity)
         return Content("\n".join(rows))
