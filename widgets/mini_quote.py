@@ -36,6 +36,9 @@ class MiniQuote(TextBlock):
         self._now: datetime | None = None
         self.flash = PriceFlash(self, self.update_lines)
 
+    def on_unmount(self) -> None:
+        self.flash.cancel()
+
     def show(self, s: SymbolSnapshot, now: datetime) -> None:
         self._last, self._now = s, now
         self.flash.update(s.quote.last if s.quote is not None else None)

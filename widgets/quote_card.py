@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
 
 from services import formatting as fmt
@@ -55,7 +55,6 @@ class QuoteCard(Vertical):
         border: round $primary;
         padding: 0 1;
     }
-    QuoteCard > #top { height: 1; }
     QuoteCard > TextSparkline { height: 2; margin-top: 1; color: $accent; }
     QuoteCard > #note { display: none; }
     QuoteCard.-noted > #note { display: block; }
@@ -73,12 +72,13 @@ class QuoteCard(Vertical):
         self.flash = PriceFlash(self, self._paint_lines)
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="top"):
-            yield TextLine(Content.assemble(("waiting for data", "$text-muted")), id="price")
-            yield TextLine("", id="badge", classes="-auto")
+        yield TextLine(Content.assemble(("waiting for data", "$text-muted")), id="price")
         yield TextLine("", id="detail")
         yield TextSparkline()
         yield TextLine("", id="note")
+
+    def on_unmount(self) -> None:
+        self.flash.cancel()
 
     def show(self, s: SymbolSnapshot, now: datetime) -> None:
         self._last = s
@@ -125,20 +125,27 @@ class QuoteCard(Vertical):
             if wide:
                 price_parts += ["   ", (when, "$text-muted")]
             badge = Content.assemble((f" {q.session.value} ", BADGE_STYLE[q.session]))
-        self.query_one("#price", TextLine).show(Content.assemble(*price_parts))
-        self.query_one("#badge", TextLine).show(badge)
-        gap = "  " if wide else " "
+        # The badge sits at the right end of the price line: one widget, not a row of two (Textual's
+        # cost per frame grows with the widgets in the repainted area).
+        width = self.content_region.width or self.size.width
+        price = Content.assemble(*price_parts)
+        room = max(0, width - badge.cell_length - 1)
+        if price.cell_length > room:
+            price = price.truncate(room)
+        gap = " " * max(1, width - price.cell_length - badge.cell_length)
+        self.query_one("#price", TextLine).show(Content.assemble(price, gap, badge))
+        sep = "  " if wide else " "
         detail: list[tuple[str, str] | str] = [
             ("H ", "$text-muted"),
             fmt.price(sym, q.day_high),
-            (f"{gap}L ", "$text-muted"),
+            (f"{sep}L ", "$text-muted"),
             fmt.price(sym, q.day_low),
         ]
         if wide:
-            detail += [(f"{gap}prev ", "$text-muted"), fmt.price(sym, q.prev_close)]
-        detail += [(f"{gap}vol ", "$text-muted"), fmt.volume(q.volume)]
+            detail += [(f"{sep}prev ", "$text-muted"), fmt.price(sym, q.prev_close)]
+        detail += [(f"{sep}vol ", "$text-muted"), fmt.volume(q.volume)]
         if not wide:
-            detail += [(f"{gap}{when.removesuffix(' ET')}", "$text-muted")]
+            detail += [(f"{sep}{when.removesuffix(' ET')}", "$text-muted")]
         self.query_one("#detail", TextLine).show(Content.assemble(*detail))
 
     def show_age(self, now: datetime) -> None:

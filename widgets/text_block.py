@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.segment import Segment
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.strip import Strip
-from textual.visual import Visual
 from textual.widget import Widget
 
 
@@ -77,11 +77,23 @@ class TextBlock(Widget):
     def render_line(self, y: int) -> Strip:
         strip = self._strips.get(y)
         if strip is None:
-            width = self.size.width
-            if y < len(self._lines):
-                rendered = Visual.to_strips(self, self._lines[y], width, 1, self.visual_style)
-                strip = rendered[0] if rendered else Strip.blank(width, self.visual_style.rich_style)
-            else:
-                strip = Strip.blank(width, self.visual_style.rich_style)
-            self._strips[y] = strip
+            line = self._lines[y] if y < len(self._lines) else None
+            strip = self._strips[y] = render_one_line(self, line)
         return strip
+
+
+def render_one_line(widget: Widget, line: Content | None) -> Strip:
+    """`line` as the widget shows it at its width: Content's own segments, cropped or padded (one line,
+    never wrapped, no links or selection; Visual.to_strips does much more, at several times the cost)."""
+    base = widget.visual_style
+    width = widget.size.width
+    if line is None:
+        return Strip.blank(width, base.rich_style)
+    if line.cell_length > width and line.plain.isascii():
+        # Too long: cut at the last space that fits, as a wrapped first line would, not mid-word.
+        cut = line.plain.rfind(" ", 0, width + 1)
+        if cut > 0:
+            line = line[:cut]
+    parts = line.render(base, end="", parse_style=widget._get_style)
+    segments = [Segment(text, style.rich_style if style else None) for text, style in parts]
+    return Strip(segments).crop_extend(0, width, base.rich_style)
