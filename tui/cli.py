@@ -1,6 +1,7 @@
 """Command line: `breakout-monitor [options]` runs the dashboard, `breakout-monitor status` prints it once,
 `events` prints the breakout timeline and `history` the calendar years of small caps against large caps;
-`doctor` checks the setup (config, cache, Yahoo, market calendar, terminal).
+`doctor` checks the setup (config, cache, Yahoo, market calendar, terminal); `web` serves the dashboard to a
+browser.
 
 Bad input of any kind (flags, config, CSV, symbols) ends in one line on stderr and exit code 2, never a
 traceback. Heavy modules (Textual, pandas, yfinance) are imported only once they are needed.
@@ -58,6 +59,16 @@ def _float_list(text: str) -> list[float]:
         return [float(t) for t in _csv_list(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, got {port}")
+    return port
 
 
 def _source_options() -> argparse.ArgumentParser:
@@ -126,6 +137,7 @@ def build_parsers() -> tuple[
     argparse.ArgumentParser,
     argparse.ArgumentParser,
     argparse.ArgumentParser,
+    argparse.ArgumentParser,
 ]:
     common = _source_options()
     run = _Parser(
@@ -135,7 +147,8 @@ def build_parsers() -> tuple[
         "Other commands: `breakout-monitor status` prints the same snapshot once; "
         "`breakout-monitor events` prints the breakout timeline over the history; "
         "`breakout-monitor history` prints small caps against large caps year by year; "
-        "`breakout-monitor doctor` checks the setup.",
+        "`breakout-monitor doctor` checks the setup; "
+        "`breakout-monitor web` serves the monitor to a browser.",
     )
     run.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     status = _Parser(
@@ -173,7 +186,21 @@ def build_parsers() -> tuple[
         "is reported as a FAIL line (the other checks then use the defaults), not stopped at. Exit 0 when "
         "nothing FAILs (warnings allowed), 1 when something does, 2 on a bad flag or value.",
     )
-    return run, status, events, history, doctor
+    web = _Parser(
+        prog=f"{APP_NAME} web",
+        parents=[common],
+        allow_abbrev=False,  # the served command is these arguments minus --host/--port, spelt in full
+        description="Serve the monitor to a web browser (textual-serve): each browser tab runs its own "
+        "copy with the data source and settings given here. Listens on 127.0.0.1 only unless --host "
+        "says otherwise; there is no password, so reach it from elsewhere through an SSH tunnel "
+        "(ssh -L 8000:127.0.0.1:8000 HOST). Ctrl+C stops it. Exit 0 when stopped, 2 on a bad flag, "
+        "host or busy port.",
+    )
+    web.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+    web.add_argument("--port", type=_port, default=8000, help="port to listen on (default 8000)")
+    return run, status, events, history, doctor, web
 
 
 @dataclass(frozen=True)
@@ -184,7 +211,7 @@ class Invocation:
 
 
 def parse(argv: Sequence[str]) -> Invocation:
-    run, status, events, history, doctor = build_parsers()
+    run, status, events, history, doctor, web = build_parsers()
     argv = list(argv)
     if argv and argv[0] == "status":
         command, args = "status", status.parse_args(argv[1:])
@@ -194,6 +221,8 @@ def parse(argv: Sequence[str]) -> Invocation:
             raise UsageError(f"--from {args.date_from} is after --to {args.date_to}")
     elif argv and argv[0] == "history":
         command, args = "history", history.parse_args(argv[1:])
+    elif argv and argv[0] == "web":
+        command, args = "web", web.parse_args(argv[1:])
     elif argv and argv[0] == "doctor":
         command, args = "doctor", doctor.parse_args(argv[1:])
         if args.demo is not None or args.replay is not None:
@@ -396,6 +425,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from tui.doctor import run_doctor
 
             return run_doctor(inv)
+        if inv.command == "web":
+            from tui.web import run_web
+
+            return run_web(inv, argv[1:])
         return run_app(inv)
     except (UsageError, ConfigError) as exc:
         print(f"{APP_NAME}: error: {exc}", file=sys.stderr)
