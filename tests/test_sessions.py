@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from textual.app import App, ComposeResult
+from uitools import screen_text
 
 from services import formatting as fmt
 from services.market_hours import NEW_YORK, MarketHours
@@ -15,7 +16,6 @@ from services.models import BarSeries, ExtendedQuote, Interval, MarketSession, Q
 from services.snapshot import FeedStatus, SymbolSnapshot
 from widgets.quote_card import QuoteCard
 from widgets.status_bar import status_content
-from widgets.text_line import TextLine
 
 
 def ny(d: date, hh: int, mm: int = 0) -> datetime:
@@ -140,7 +140,8 @@ class CardApp(App[None]):
 @pytest.mark.parametrize(
     ("width", "expected"),
     [
-        (60, ["247.44   -4.38  -1.74 %  close", "POST 248.10 +0.66 +0.27 %"]),
+        (70, ["247.44   -4.38  -1.74 %  close", "POST 248.10 +0.66 +0.27 %"]),
+        (60, ["247.44   -1.74 %  close", "POST 248.10 +0.66 +0.27 %"]),
         (40, ["247.44  -1.74 %  close", "POST 248.10"]),
     ],
 )
@@ -152,7 +153,7 @@ async def test_after_hours_the_card_shows_the_extended_price_beside_the_regular_
     app = CardApp(card_snapshot(ext, MarketSession.POST), now)
     async with app.run_test(size=(width, 10)) as pilot:
         await pilot.pause()
-        top = " ".join(line.text for line in app.query_one(QuoteCard).query(TextLine).results())
+        top = screen_text(app)  # what is on the screen, not what the lines hold: nothing cut off
         for words in expected:
             assert words in top, top
 
@@ -161,7 +162,7 @@ async def test_in_the_regular_session_the_card_shows_no_extended_price() -> None
     app = CardApp(card_snapshot(None, MarketSession.REGULAR), ny(date(2026, 11, 23), 15))
     async with app.run_test(size=(60, 10)) as pilot:
         await pilot.pause()
-        top = " ".join(line.text for line in app.query_one(QuoteCard).query(TextLine).results())
+        top = screen_text(app)  # what is on the screen, not what the lines hold: nothing cut off
         assert "REG" in top and "close" not in top and "POST" not in top
 
 

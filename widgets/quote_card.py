@@ -130,6 +130,10 @@ class QuoteCard(Vertical):
         width = self.content_region.width or self.size.width
         price = Content.assemble(*price_parts)
         room = max(0, width - badge.cell_length - 1)
+        if price.cell_length > room and x is not None and wide:
+            # The extended-hours badge is long: the regular change in percent only, as when narrow.
+            price_parts[2] = (fmt.percent(q.change_pct), change_style(q.change))
+            price = Content.assemble(*price_parts)
         if price.cell_length > room:
             price = price.truncate(room)
         gap = " " * max(1, width - price.cell_length - badge.cell_length)
