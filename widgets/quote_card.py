@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.content import Content
 
 from services import formatting as fmt
 from services.models import MarketSession
 from services.snapshot import SymbolSnapshot
 from widgets.price_flash import PriceFlash
-from widgets.sparkline import TextSparkline
-from widgets.text_line import TextLine
+from widgets.sparkline import draw
+from widgets.text_block import TextBlock
 
 BADGE_STYLE = {
     MarketSession.REGULAR: "bold $text on $success",
@@ -46,8 +44,10 @@ def staleness(s: SymbolSnapshot, now: datetime) -> Content:
     return Content.assemble((" · ".join(parts), "$warning"))
 
 
-class QuoteCard(Vertical):
-    """The full card of one of the thesis ETFs (IWM, SPY)."""
+class QuoteCard(TextBlock):
+    """The full card of one of the thesis ETFs (IWM, SPY): price line with the session badge, day range,
+    sparkline rows and the staleness note, all lines of one widget (a tick repaints the lines that
+    moved; Textual's cost per frame grows with the widgets in the repainted area)."""
 
     DEFAULT_CSS = """
     QuoteCard {
@@ -55,12 +55,12 @@ class QuoteCard(Vertical):
         border: round $primary;
         padding: 0 1;
     }
-    QuoteCard > TextSparkline { height: 2; margin-top: 1; color: $accent; }
-    QuoteCard > #note { display: none; }
-    QuoteCard.-noted > #note { display: block; }
     QuoteCard.-stale { border: round $warning; }
     QuoteCard.-focused { border-title-color: $accent; border-title-style: bold reverse; }
     """
+
+    SPARKLINE_ROWS = 3
+    """Rows of the sparkline, below a blank line; one row, right under the day range, when compact."""
 
     def __init__(self, symbol: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -69,24 +69,26 @@ class QuoteCard(Vertical):
         self.border_title = f"{symbol} · {name}" if name else symbol
         self._last: SymbolSnapshot | None = None
         self._now: datetime | None = None
-        self.flash = PriceFlash(self, self._paint_lines)
+        self.compact = False
+        self.flash = PriceFlash(self, self.update_lines)
 
-    def compose(self) -> ComposeResult:
-        yield TextLine(Content.assemble(("waiting for data", "$text-muted")), id="price")
-        yield TextLine("", id="detail")
-        yield TextSparkline()
-        yield TextLine("", id="note")
+    def on_mount(self) -> None:
+        self.compact = self.screen.has_class("-compact")
+        super().on_mount()
 
     def on_unmount(self) -> None:
         self.flash.cancel()
+
+    def set_compact(self, compact: bool) -> None:
+        """Small terminal: one sparkline row and no blank line (the screen says when)."""
+        if compact != self.compact:
+            self.compact = compact
+            self.update_lines()
 
     def show(self, s: SymbolSnapshot, now: datetime) -> None:
         self._last = s
         self._now = now
         self.flash.update(s.quote.last if s.quote is not None else None)
-        self._paint_lines()
-        spark = self.query_one(TextSparkline)
-        spark.set_values(*s.sparkline())
         subtitle = (
             "today" if s.shows_intraday else (f"last {min(len(s.daily), 60)} sessions" if s.daily else "")
         )
@@ -94,16 +96,41 @@ class QuoteCard(Vertical):
             self.border_subtitle = subtitle
         self.show_age(now)
 
-    def on_resize(self) -> None:
-        self._paint_lines()
-
-    def _paint_lines(self) -> None:
-        """Price and detail lines, worded for the card's current width."""
+    def show_age(self, now: datetime) -> None:
+        """Refresh the staleness note (called once a minute while anything is stale)."""
+        self._now = now
         s = self._last
-        if s is None or s.quote is None:
-            return
+        if s is not None:
+            self.set_class(s.stale, "-stale")
+        self.update_lines()
+
+    def lines(self, width: int) -> list[Content]:
+        s = self._last
+        if s is None:
+            return [Content.assemble(("waiting for data", "$text-muted")), Content(""), *self._spark(width)]
+        price, detail = self._price_lines(s, width)
+        lines = [price, detail, *self._spark(width)]
+        if self._now is not None:
+            note = staleness(s, self._now)
+            if note.plain:
+                lines.append(note)
+        return lines
+
+    def _spark(self, width: int) -> list[Content]:
+        rows = 1 if self.compact else self.SPARKLINE_ROWS
+        drawn = [" " * width] * rows
+        if self._last is not None:
+            values, capacity = self._last.sparkline()
+            drawn = draw(values, width, rows, capacity)
+        spark = [Content.assemble((row, "$accent")) for row in drawn]
+        return spark if self.compact else [Content(""), *spark]
+
+    def _price_lines(self, s: SymbolSnapshot, width: int) -> tuple[Content, Content]:
+        """Price and detail lines, worded for the card's width."""
+        if s.quote is None:  # the note below says why (an error, or still waiting)
+            return Content(""), Content("")
         q, sym, now = s.quote, s.symbol, self._now
-        wide = (self.content_region.width or self.size.width) >= 52
+        wide = width >= 52
         when = fmt.clock_et(q.time, now)
         price_parts: list[tuple[str, str] | str] = [
             (fmt.price(sym, q.last), self.flash.style),
@@ -127,7 +154,6 @@ class QuoteCard(Vertical):
             badge = Content.assemble((f" {q.session.value} ", BADGE_STYLE[q.session]))
         # The badge sits at the right end of the price line: one widget, not a row of two (Textual's
         # cost per frame grows with the widgets in the repainted area).
-        width = self.content_region.width or self.size.width
         price = Content.assemble(*price_parts)
         room = max(0, width - badge.cell_length - 1)
         if price.cell_length > room and x is not None and wide:
@@ -137,7 +163,7 @@ class QuoteCard(Vertical):
         if price.cell_length > room:
             price = price.truncate(room)
         gap = " " * max(1, width - price.cell_length - badge.cell_length)
-        self.query_one("#price", TextLine).show(Content.assemble(price, gap, badge))
+        price_line = Content.assemble(price, gap, badge)
         sep = "  " if wide else " "
         detail: list[tuple[str, str] | str] = [
             ("H ", "$text-muted"),
@@ -150,14 +176,4 @@ class QuoteCard(Vertical):
         detail += [(f"{sep}vol ", "$text-muted"), fmt.volume(q.volume)]
         if not wide:
             detail += [(f"{sep}{when.removesuffix(' ET')}", "$text-muted")]
-        self.query_one("#detail", TextLine).show(Content.assemble(*detail))
-
-    def show_age(self, now: datetime) -> None:
-        """Refresh the staleness line (called once a minute while anything is stale)."""
-        s = self._last
-        if s is None:
-            return
-        note = staleness(s, now)
-        self.query_one("#note", TextLine).show(note)
-        self.set_class(bool(note.plain), "-noted")
-        self.set_class(s.stale, "-stale")
+        return price_line, Content.assemble(*detail)

@@ -38,6 +38,7 @@ from tui.screens.journal_view import JournalView
 from tui.screens.strength_view import StrengthView
 from tui.screens.view import MonitorView
 from widgets.feed_banner import FeedBanner
+from widgets.quote_card import QuoteCard
 from widgets.status_bar import StatusBar
 from widgets.text_line import TextLine
 
@@ -169,7 +170,10 @@ class MainScreen(Screen[None]):
                 f"terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT})\n"  # noqa: RUF001
                 f"now {w}×{h}: enlarge it, or q quits"  # noqa: RUF001
             )
-        self.set_class(w < 100 or h < 32, "-compact")
+        compact = w < 100 or h < 32
+        self.set_class(compact, "-compact")
+        for card in self.query(QuoteCard):
+            card.set_compact(compact)
         self._show_title()
 
     def show_view(self, view_id: str) -> None:
