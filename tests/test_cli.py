@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -275,3 +276,31 @@ def test_events_json_on_the_real_russell_2000(cfg: Path, capsys) -> None:
     # The real December 2025 bull trap: one close above 2,565, failed the next session.
     trap = [e for e in got if e["kind"] == "risk" and e["risk"] == "bull_trap"]
     assert [e["date"] for e in trap] == ["2025-12-12"]
+
+
+def test_low_bandwidth_from_the_flag_or_the_config_sets_textual_up_before_it_is_imported(
+    tmp_path: Path,
+) -> None:
+    from tui.cli import LOW_BANDWIDTH_ENV, parse
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("low_bandwidth = true\n")
+    assert parse(["--demo", "--low-bandwidth"]).settings.low_bandwidth
+    assert parse(["--demo", "--config", str(cfg)]).settings.low_bandwidth
+    assert not parse(["--demo"]).settings.low_bandwidth
+    # In a fresh interpreter, as `breakout-monitor --low-bandwidth` starts: Textual then reads them.
+    probe = (
+        "import os, sys; from tui import cli\n"
+        "inv = cli.parse(sys.argv[1:]); cli.low_bandwidth_terminal()\n"
+        "import textual.constants as k\n"
+        "print(k.MAX_FPS, k.COLOR_SYSTEM, k.TEXTUAL_ANIMATIONS)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL_")}
+    out = subprocess.run(
+        [sys.executable, "-c", probe, "--demo", "--low-bandwidth"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout.split()
+    assert out == [LOW_BANDWIDTH_ENV["TEXTUAL_FPS"], "standard", "none"]

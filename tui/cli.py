@@ -117,6 +117,11 @@ def _source_options() -> argparse.ArgumentParser:
     opt.add_argument(
         "--fail-buffer-pct", type=float, metavar="PCT", help="a close PCT %% below the level fails it"
     )
+    opt.add_argument(
+        "--low-bandwidth",
+        action="store_true",
+        help="for mosh and slow links: at most 10 frames/s, no animations or flashes, 16 colours",
+    )
     opt.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: the platform cache dir)")
     opt.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     opt.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR (log file only)")
@@ -248,6 +253,7 @@ def parse(argv: Sequence[str]) -> Invocation:
         "breakout.confirm_closes": args.confirm_closes,
         "breakout.fail_buffer_pct": args.fail_buffer_pct,
         "use_cache": not args.no_cache,
+        "low_bandwidth": True if args.low_bandwidth else None,
     }
     for item in args.set:
         key, value = parse_set(item)
@@ -400,6 +406,21 @@ def check_keys(settings: Settings) -> None:
             raise ConfigError(f"{where}: keys.{binding_id}: no such binding{hint}")
 
 
+LOW_BANDWIDTH_ENV = {
+    "TEXTUAL_FPS": "10",  # updates within 100 ms go out as one frame
+    "TEXTUAL_ANIMATIONS": "none",  # also turns the price flashes off (see widgets.price_flash)
+    "TEXTUAL_COLOR_SYSTEM": "standard",  # 16 colours: shorter colour sequences, any terminal
+}
+
+
+def low_bandwidth_terminal() -> None:
+    """`--low-bandwidth`: Textual reads these once, at import, so `main` sets them before it imports it
+    (the app turns animations off itself too, for an app made in a process that already has Textual)."""
+    import os
+
+    os.environ.update(LOW_BANDWIDTH_ENV)
+
+
 def run_app(inv: Invocation) -> int:
     check_keys(inv.settings)
     source = open_source(inv)
@@ -414,6 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         inv = parse(argv)
+        if inv.settings.low_bandwidth:
+            low_bandwidth_terminal()
         setup_logging(inv.settings.log_dir, inv.settings.log_level)
         if inv.command == "status":
             return run_status(inv)

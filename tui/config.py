@@ -66,6 +66,8 @@ class Settings:
     stream: bool = True
     """Live quotes by Yahoo's WebSocket streamer; polling fills in the bars and takes over while the
     stream is down."""
+    low_bandwidth: bool = False
+    """For mosh and slow links: 10 frames a second at most, no animations or price flashes, 16 colours."""
     cache_dir: Path = field(default_factory=default_cache_dir)
     use_cache: bool = True
     log_dir: Path = field(default_factory=default_log_dir)
@@ -195,6 +197,7 @@ _TOP: dict[str, Callable[[object, str], object]] = {
     "refresh": lambda v, w: number(v, w, 1.0, 3600.0),
     "extended_refresh": lambda v, w: number(v, w, 1.0, 3600.0),
     "stream": boolean,
+    "low_bandwidth": boolean,
     "cache_dir": path,
     "data_dir": path,
     "log_dir": path,
@@ -248,6 +251,7 @@ def _suggest(key: str, known: Mapping[str, object]) -> str:
 
 
 CLI_FLAGS = {
+    "low_bandwidth": "--low-bandwidth",
     "symbols": "--symbols",
     "refresh": "--refresh",
     "cache_dir": "--cache-dir",
