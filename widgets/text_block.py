@@ -53,12 +53,15 @@ class TextBlock(Widget):
             self.refresh(layout=True)
             return
         width = self.size.width
+        dirty: list[Region] = []
         for y, (old, line) in enumerate(zip(self._lines, new, strict=True)):
             if old.plain == line.plain and old.spans == line.spans:
                 continue
             self._lines[y] = line
             self._strips.pop(y, None)
-            self.refresh(Region(0, y, width, 1))
+            dirty.append(Region(0, y, width, 1))
+        if dirty:
+            self.refresh(*dirty)
 
     def refresh(
         self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
