@@ -119,6 +119,7 @@ SET_VALUES = {
     "refresh": ("30", 30.0),
     "extended_refresh": ("120", 120.0),
     "stream": ("false", False),
+    "low_bandwidth": ("true", True),
     "cache_dir": ("/tmp/c", Path("/tmp/c")),
     "data_dir": ("/tmp/d", Path("/tmp/d")),
     "log_dir": ("/tmp/l", Path("/tmp/l")),

@@ -69,3 +69,17 @@ async def test_a_moved_price_flashes_then_settles(tmp_path: Path) -> None:
         app.main.refresh_feed()
         await wait_for(pilot, lambda: "250.00" in screen_text(app))
         assert "error" in card.flash.style  # type: ignore[attr-defined]
+
+
+async def test_with_animations_off_a_moved_price_does_not_flash(tmp_path: Path) -> None:
+    """`--low-bandwidth` (or TEXTUAL_ANIMATIONS=none): a flash costs two frames; the price just changes."""
+    source = thesis_source()
+    app = BreakoutMonitorApp(settings_for(tmp_path, low_bandwidth=True), source, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.animation_level == "none"
+        await wait_for(pilot, lambda: "255.90" in screen_text(app))
+        card = app.main.query_one("#card-sym-IWM")
+        source.prices["IWM"] = 256.40
+        app.main.refresh_feed()
+        await wait_for(pilot, lambda: "256.40" in screen_text(app))
+        assert not card.flash.active and card.flash.style == "bold"  # type: ignore[attr-defined]

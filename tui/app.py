@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from types import FrameType
 from typing import ClassVar
 
+from rich.console import RenderableType
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from services.sources.base import MarketDataSource
 from services.stream import Connector
+from tui.cell_diff import ScreenDiff
 from tui.config import ConfigError, Settings, default_config_path, save_top_level
 from tui.logs import log_file_path
 from tui.screens.digest import DigestScreen
@@ -85,9 +95,23 @@ class BreakoutMonitorApp(App[int]):
         self.clock = clock
         self.main = MainScreen(settings, source, clock=clock, as_of=as_of, stream_connect=stream_connect)
         self._theme_ready = False
+        if settings.low_bandwidth:
+            self.animation_level = "none"  # no flashes either: each would cost two frames
+        self._screen_diff = ScreenDiff()
         self.theme = settings.theme
         if settings.keys:
             self.set_keymap(dict(settings.keys))
+
+    def _display(self, screen: Screen[object], renderable: RenderableType | None) -> None:
+        """Write only the cells that changed since the last frame (see `tui.cell_diff`)."""
+        if renderable is not None and not self.is_headless and not self.is_inline:
+            width, height = self.size
+            renderable = self._screen_diff.update(  # type: ignore[assignment]
+                renderable, width, height, self.console._color_system
+            )
+            if renderable is None:
+                return  # nothing on the screen changed: not even a synchronised-update pair is sent
+        super()._display(screen, renderable)
 
     @property
     def config_path(self) -> Path:
@@ -96,6 +120,7 @@ class BreakoutMonitorApp(App[int]):
     def on_mount(self) -> None:
         self.push_screen(self.main)
         self._theme_ready = True
+        self._watch_terminal()
 
     async def on_key(self) -> None:
         await self.main.come_back()
@@ -277,6 +302,109 @@ class BreakoutMonitorApp(App[int]):
 
     async def _run_view_action(self, action: str) -> None:
         await self.run_action(action, self.main.current_view)
+
+    # ------------------------------------------------------------------ shutdown: signals, a lost terminal
+    # A dropped SSH link closes the pty: the kernel sends SIGHUP and SIGCONT, reads from the tty then return
+    # EOF and writes fail with EIO. Textual 8.2.8 handles none of it: SIGHUP and SIGTERM kill the process
+    # (journal and cache left open); with SIGHUP ignored (nohup) its input thread spins at 100 % CPU for ever;
+    # and after a stalled link (output blocked, then the hangup) its writer thread dies, the event loop blocks
+    # for good on the writer's full queue, and no loop callback or timer can run any more. So the terminal
+    # is watched from a thread, which unblocks the loop, and the signal handlers are plain Python ones that
+    # restore the default at once: a second signal ends even a stuck process.
+    TERMINAL_CHECK_S: ClassVar[float] = 1.0
+    """How often the terminal is checked for a hangup that came without a SIGHUP (nohup, a blocked signal)."""
+    _shutdown_reason: str | None = None
+    _tty_fds: tuple[int, ...] = ()
+    _output_silenced = False
+    _discarding_frames = False
+
+    def exit(
+        self, result: int | None = None, return_code: int = 0, message: RenderableType | None = None
+    ) -> None:
+        """Every way out (q, ctrl+q, the palette, a signal, a lost terminal) logs why, once."""
+        self._note_shutdown("quit")
+        super().exit(result, return_code, message)
+
+    def _note_shutdown(self, reason: str) -> None:
+        if self._shutdown_reason is None:
+            self._shutdown_reason = reason
+            log.info("shutting down: %s", reason)
+
+    def _watch_terminal(self) -> None:
+        """On a real terminal only (not headless tests, not the web driver, whose stdin is a pipe)."""
+        if self.is_headless or sys.__stdin__ is None or not os.isatty(sys.__stdin__.fileno()):
+            return
+        # fd 0 is read and fd 2 written by Textual's driver; fd 1 is what print() would reach.
+        self._tty_fds = tuple(fd for fd in (0, 1, 2) if os.isatty(fd))
+        loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            signal.signal(signum, signal.SIG_DFL)  # a second one ends the process at once, stuck or not
+            if loop.is_closed():  # the app is over: nothing to close cleanly any more
+                os.kill(os.getpid(), signum)
+                return
+            words = "terminal hung up" if signum == signal.SIGHUP else "terminated"
+            loop.call_soon_threadsafe(self._shut_down, f"{signal.Signals(signum).name} ({words})")
+
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # nohup's choice stands; the watch still sees it
+                signal.signal(sig, on_signal)
+        textual_sigcont = signal.getsignal(signal.SIGCONT)
+
+        def on_sigcont(signum: int, frame: FrameType | None) -> None:
+            # A hangup sends SIGCONT too, and Textual would restart application mode on the dead tty: a
+            # second input thread, which may outlive the app, spinning. Only a live terminal resumes (ctrl+z).
+            if self._terminal_alive() and callable(textual_sigcont):
+                textual_sigcont(signum, frame)
+
+        signal.signal(signal.SIGCONT, on_sigcont)
+        threading.Thread(target=self._watch, args=(loop,), name="terminal-watch", daemon=True).start()
+
+    def _terminal_alive(self) -> bool:
+        # A hung-up tty answers every ioctl with EIO, so isatty() turns False: cheap, and reads nothing.
+        return all(os.isatty(fd) for fd in self._tty_fds)
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The watch thread: a tty check a second, no wake-up of the event loop until the tty is gone."""
+        told = False
+        while not loop.is_closed():
+            time.sleep(self.TERMINAL_CHECK_S)
+            if self._terminal_alive():
+                continue
+            self._silence_terminal()  # every tick: Textual's writer may die after the first look
+            if not told:
+                told = True
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: the app is over
+                    loop.call_soon_threadsafe(self._shut_down, "terminal lost (hung up, no SIGHUP seen)")
+
+    def _silence_terminal(self) -> None:
+        """The tty is gone: send what is still written to /dev/null, where it can neither fail nor block."""
+        if not self._output_silenced:
+            self._output_silenced = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            for fd in (1, 2):  # also spares Python's final flush of stdout an EIO
+                if fd in self._tty_fds:
+                    os.dup2(devnull, fd)
+            os.close(devnull)
+        # Textual's writer thread dies at its first EIO; the frames queued after that (30 at most) block the
+        # event loop, shutdown included. Take its place and throw them away (Textual 8.2.8 internals, pinned).
+        writer: threading.Thread | None = getattr(self._driver, "_writer_thread", None)
+        frames: queue.Queue[str | None] | None = getattr(writer, "_queue", None)
+        if writer is None or frames is None or writer.is_alive() or self._discarding_frames:
+            return
+        self._discarding_frames = True
+
+        def discard() -> None:
+            while frames.get() is not None:
+                pass
+
+        threading.Thread(target=discard, name="discard-output", daemon=True).start()
+
+    def _shut_down(self, reason: str) -> None:
+        self._note_shutdown(reason)
+        if not self._terminal_alive():
+            self._silence_terminal()
+        self.exit()
 
 
 def _replace(settings: Settings, **changes: object) -> Settings:

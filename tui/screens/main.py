@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from textual.app import ComposeResult
 from textual.content import Content
@@ -95,6 +98,47 @@ def title_content(rules: BreakoutRules, wide: bool = True, view_id: str = "", sy
         if symbol and view_id != "dashboard":
             parts += [("  · ", "$text-muted"), (symbol, "bold")]
     return Content.assemble(*parts)
+
+
+async def _finish_on_a_thread(cleanup: Callable[[], None], name: str) -> None:
+    """Run blocking clean-up on exit to its end, on a thread of its own, and wait for it.
+
+    Textual cancels a screen's workers more than once as the app exits: a second cancellation would cut a
+    chain of awaits short, and withdraws a `to_thread` call whose thread has not started yet (seen under
+    load). A started thread always finishes; the interpreter waits for it before the process ends.
+    """
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
+    def run() -> None:
+        try:
+            cleanup()
+        finally:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is waiting
+                loop.call_soon_threadsafe(done.set)
+
+    threading.Thread(target=run, name=name).start()
+    await done.wait()
+
+
+def _close_journal(journal: Journal, now: datetime) -> None:
+    """On exit (blocking): what was on screen counts as seen, then the journal file is closed."""
+    try:
+        journal.mark_seen(now)
+    except Exception:
+        log.exception("journal: cannot mark the entries seen")
+    finally:
+        journal.close()
+        log.info("closed the journal %s", journal.path or "(in memory)")
+
+
+def _close_store(monitor: Monitor, store: BarStore) -> None:
+    """On exit (blocking): give the fetch lease up to another instance, then close the cache file."""
+    try:
+        monitor.release_fetch()
+    finally:
+        store.close()
+        log.info("closed the cache %s", store.path)
 
 
 class MainScreen(Screen[None]):
@@ -299,10 +343,7 @@ class MainScreen(Screen[None]):
                     shown_revision = sentinel.journal_revision
                     await self._show_journal(journal)
         finally:
-            try:
-                await sentinel.mark_seen()
-            finally:
-                await asyncio.to_thread(journal.close)
+            await _finish_on_a_thread(partial(_close_journal, journal, self.clock()), "close-journal")
 
     async def _show_journal(self, journal: Journal) -> None:
         entries = await asyncio.to_thread(journal.entries, limit=JOURNAL_SHOWN)
@@ -345,10 +386,11 @@ class MainScreen(Screen[None]):
         try:
             await self.feed.run()
         finally:
-            await self.source.aclose()
-            if store is not None:
-                await asyncio.to_thread(monitor.release_fetch)
-                await asyncio.to_thread(store.close)
+            try:
+                await self.source.aclose()
+            finally:
+                if store is not None:
+                    await _finish_on_a_thread(partial(_close_store, monitor, store), "close-cache")
 
     def _make_stream(self, monitor: Monitor, feed: RefreshLoop) -> QuoteStream:
         """Yahoo's quote streamer for every fetched symbol; polling stays the fallback."""
