@@ -375,12 +375,6 @@ def test_closed_terminal_closes_the_live_cache_and_journal(tmp_path: Path, sighu
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the yfinance worker is a ThreadPoolExecutor thread, which the interpreter joins at exit: a "
-    "request hanging until its 10 s timeout holds the process after the app closed (fix: a daemon worker "
-    "in services/sources/yahoo.py; then remove this mark)",
-)
 def test_closed_terminal_does_not_wait_for_a_hanging_yahoo_request(tmp_path: Path) -> None:
     """Every request to Yahoo hangs (as a dead network does, until the 10 s timeout): the thread blocked in
     it must not hold the exit."""

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import queue
 import shutil
 import tempfile
 import threading
@@ -29,9 +30,10 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -274,6 +276,50 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class DaemonWorker(Executor):
+    """`ThreadPoolExecutor(max_workers=1)` on a daemon thread: calls run one at a time, in order.
+
+    The interpreter joins a ThreadPoolExecutor's threads before the process ends, so a request hanging on
+    a dead network (the 10 s timeout, several times over with yfinance's retries) would keep a monitor
+    that has already closed its cache and journal alive. A daemon thread is dropped at exit instead."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        if self._closed:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        future: Future[T] = Future()
+        self._jobs.put((future, partial(fn, *args, **kwargs)))
+        if self._thread is None:  # started by the first call: a source never used costs no thread
+            self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+            self._thread.start()
+        return future
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, call = job
+            if not future.set_running_or_notify_cancel():
+                continue  # cancelled while queued
+            try:
+                future.set_result(call())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._closed = True
+        if cancel_futures:
+            with contextlib.suppress(queue.Empty):
+                while (job := self._jobs.get_nowait()) is not None:
+                    job[0].cancel()
+        self._jobs.put(None)
+        if wait and self._thread is not None:
+            self._thread.join()
+
+
 class YahooSource:
     """Live quotes and history from Yahoo Finance via yfinance."""
 
@@ -317,7 +363,7 @@ class YahooSource:
         self._timeout_s = timeout_s
         self._intraday_interval = intraday_interval
         self.ledger = RequestLedger()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yfinance")
+        self._executor = DaemonWorker("yfinance")
         self._ready = False
         self._yf: Any = None
 
