@@ -378,7 +378,7 @@ _NO_NETWORK_ENV = {
 }
 
 
-def live_warm_starts(b: Bench) -> Row:
+def live_warm_starts(b: Bench) -> list[Row]:
     measure, budget = "first price on screen, warm cache, live", "≤ 0.6 s"
     cache = b.work / "live-warm-cache"
     fake = fakeyahoo_env(b)
@@ -390,7 +390,7 @@ def live_warm_starts(b: Bench) -> Row:
         b.log("  warming the cache with one live run through fakeyahoo")
         with b.session(b.app_cmd(home, [], cache), b.env(home, extra)) as s:
             if s.wait_for(shows_price("IWM"), 60) is None:
-                return not_run(measure, budget, "the warming run showed no IWM price in 60 s")
+                return [not_run(measure, budget, "the warming run showed no IWM price in 60 s")]
             # the refresh that saves bars and quotes ends with the status bar's "updated" time
             s.wait_for(lambda lines: any(re.search(r"updated \d", ln) for ln in lines), 30)
             s.sleep(2)
@@ -403,9 +403,9 @@ def live_warm_starts(b: Bench) -> Row:
     try:
         last, bars = cached_last(cache, "IWM")
     except Exception as exc:
-        return not_run(measure, budget, f"cannot read the warmed cache: {exc}")
+        return [not_run(measure, budget, f"cannot read the warmed cache: {exc}")]
     if last is None or bars == 0:
-        return not_run(measure, budget, f"the cache was not warmed (IWM: quote {last}, {bars} daily bars)")
+        return [not_run(measure, budget, f"the cache was not warmed (IWM: quote {last}, {bars} daily bars)")]
     b.log(f"  cache warm: IWM last {last}, {bars} daily bars ({how})")
     sources: list[str] = []
 
@@ -422,13 +422,29 @@ def live_warm_starts(b: Bench) -> Row:
         return None if shown == expected else f"first IWM price {shown}, cached {expected}"
 
     starts = time_starts(b, "live warm", make, shows_price("IWM"), APP_QUIT_KEY, inspect=inspect)
-    return Row(
+    row = Row(
         measure,
         budget,
         ours=starts.figure(),
         met=None if starts.median is None else starts.median <= 0.6,
         details={"how": how, **starts.as_json()},
     )
+    # The live mode's weight: yfinance, pandas and the market calendar are loaded, quotes are polled.
+    b.log("  live mode, warm cache: one window for its CPU and RSS")
+    cmd, env, home = make()
+    live = idle_run(b, home, cmd, env, shows_price("IWM"), lambda s: s.quit_with(APP_QUIT_KEY, 10), "live")
+    rss_measure = "RSS steady: peak of the live (Yahoo) mode, polling"
+    if live.window is None:
+        return [row, not_run(rss_measure, "≤ 120 MB", "the live run showed no IWM price")]
+    fake_note = "; fakeyahoo's data is in the same process" if fake is not None else ""
+    rss = Row(
+        rss_measure,
+        "≤ 120 MB",
+        ours=live.flag(f"{live.peak_rss_mb:.1f} MB (CPU {fmt_pct(live.window)}{fake_note})"),
+        met=not live.problems and live.peak_rss_mb <= 120,
+        details=live.as_json(),
+    )
+    return [row, rss]
 
 
 # ---------------------------------------------------------------------------------------------- windows
@@ -599,10 +615,11 @@ def start_rows(b: Bench) -> list[Row]:
     b.log("start-up: demo")
     demo = demo_starts(b)
     b.log("start-up: live with a warm cache")
-    live = live_warm_starts(b)
+    live, *live_rss = live_warm_starts(b)
     live.bare, live.ratio = bare.figure(), ratio(_median_of(live), bare.median)
     return [
         live,
+        *live_rss,
         Row(
             "first price on screen, demo",
             "≤ 0.6 s",

@@ -191,8 +191,9 @@ class BreakoutMonitorApp(App[int]):
         )
 
     def action_refresh(self) -> None:
+        # No toast: mounting one (and removing it) re-lays out the whole screen; the status bar's
+        # "updated" time says when the refresh landed.
         self.main.refresh_feed()
-        self.notify("Refreshing...", timeout=2)
 
     def action_pause(self) -> None:
         self.main.set_paused(True)

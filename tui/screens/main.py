@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 from textual.worker import Worker, WorkerState
 
 from services.alerts import Alert, AlertDispatcher
@@ -41,6 +41,7 @@ from tui.screens.journal_view import JournalView
 from tui.screens.strength_view import StrengthView
 from tui.screens.view import MonitorView
 from widgets.feed_banner import FeedBanner
+from widgets.key_footer import KeyFooter
 from widgets.quote_card import QuoteCard
 from widgets.status_bar import StatusBar
 from widgets.text_line import TextLine
@@ -187,7 +188,7 @@ class MainScreen(Screen[None]):
         yield Static(id="too-small")
         yield FeedBanner(id="banner", clock=self.clock)
         yield StatusBar(id="status", clock=self.clock)
-        yield Footer()
+        yield KeyFooter()
 
     # ------------------------------------------------------------------ layout
     @property
