@@ -12,11 +12,12 @@ import pytest
 from fakes.scripted_source import daily_series
 from textual.app import App, ComposeResult
 from textual.color import Color
-from uitools import screen_text
+from uitools import screen_text, wait_for
 
 from services.chart_data import ChartStyle, TimeFrame
 from services.models import Bar, BarSeries, Interval, MarketSession, SourceKind, ts_day
 from services.snapshot import FeedStatus, Snapshot, SymbolSnapshot
+from tui.screens import chart_view
 from tui.screens.chart_view import ChartView
 from widgets.price_chart import PriceChart
 
@@ -144,7 +145,8 @@ async def test_keys_toggle_style_cycle_frames_and_pan() -> None:
         assert "5Y weekly line" in header(app)
 
 
-async def test_not_rebuilt_when_nothing_drawn_changed() -> None:
+async def test_not_rebuilt_when_nothing_drawn_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chart_view, "LIVE_REDRAW_S", 0.5)
     app = ViewApp(VIEW_SIZE[(120, 40)])
     bars = series()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -174,17 +176,20 @@ async def test_not_rebuilt_when_nothing_drawn_changed() -> None:
         app.view.show(snapshot(moved), NOW)
         await pilot.pause()
         assert app.plot.builds == builds
-        # A new IWM bar is.
+        # A new IWM bar is: the header at once, the picture within LIVE_REDRAW_S of the last drawing
+        # (plotext redraws everything: a ticking market does not redraw it every second).
         grown = dict(bars, IWM=daily_series("IWM", [*IWM, IWM[-1] + 1.0], date(2026, 11, 23)))
         app.view.show(snapshot(grown), NOW)
         await pilot.pause()
-        assert app.plot.builds == builds + 1 and renders >= 1
         assert f"{IWM[-1] + 1.0:,.2f}" in header(app)
+        await wait_for(pilot, lambda: app.plot.builds == builds + 1, limit=3)
+        assert renders >= 1
         # So is a new size, and the header follows it.
         assert "SMA 50" in header(app)
         app.view.styles.width = 78
         await pilot.pause()
         assert app.plot.builds == builds + 2
+        await pilot.pause(0.2)
         assert "━50" in header(app) and "SMA 50" not in header(app)
 
 
@@ -285,3 +290,25 @@ async def test_without_colour_falling_candles_are_shaded(monkeypatch: pytest.Mon
         assert app.no_color
         text = chart_text(app)
         assert "░" in text and "█" in text
+
+
+async def test_a_ticking_market_redraws_the_picture_at_most_every_few_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """plotext redraws the whole chart (~40 ms of the event loop): live bars alone wait for the next
+    redraw slot, while the header follows every tick and the user's own changes redraw at once."""
+    monkeypatch.setattr(chart_view, "LIVE_REDRAW_S", 60.0)
+    app = ViewApp(VIEW_SIZE[(120, 40)])
+    bars = series()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.view.show(snapshot(bars), NOW)
+        await pilot.pause()
+        builds = app.plot.builds
+        grown = dict(bars, IWM=daily_series("IWM", [*IWM, IWM[-1] + 1.0], date(2026, 11, 23)))
+        app.view.show(snapshot(grown), NOW)
+        await pilot.pause(0.2)
+        assert f"{IWM[-1] + 1.0:,.2f}" in header(app)  # the header at once
+        assert app.plot.builds == builds  # the picture later
+        app.view.action_cycle_frame()  # the user's choice: drawn now, with the new bar
+        await pilot.pause()
+        assert app.plot.builds == builds + 1

@@ -7,6 +7,7 @@ bars, G the latest. j / k are not bound: a chart has no rows to move through, an
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
@@ -14,6 +15,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.timer import Timer
 
 from services import formatting as fmt
 from services.breakout import BreakoutRules
@@ -35,6 +37,9 @@ from services.snapshot import Snapshot, SymbolSnapshot
 from tui.screens.view import MonitorView
 from widgets.price_chart import PART_CSS, PriceChart
 from widgets.text_line import TextLine
+
+LIVE_REDRAW_S = 5.0
+"""A chart whose only change is the live bars is redrawn at most this often."""
 
 WIDE_HEADER = 100
 """From this width the header names its lines in full ("SMA 50", "level/targets", "5y range")."""
@@ -152,6 +157,10 @@ class ChartView(MonitorView):
         self._style = style
         self._pan = 0
         self._key: ChartKey | None = None
+        self._built_for: tuple[object, ...] | None = None
+        """What the user chose (symbol, frame, pan, levels) when the chart was last built, and when."""
+        self._built_at = 0.0
+        self._redraw_timer: Timer | None = None
         self._chart: ChartFrame | None = None
         self._head_key: tuple[object, ...] | None = None
 
@@ -228,9 +237,25 @@ class ChartView(MonitorView):
         spec = level_spec(self.rules, snap)
         key = chart_key(sym, self._frame, self._pan, spec)
         if key != self._key:
-            self._build(sym, spec)
+            chosen = (self.symbol, self._frame, self._pan, spec)
+            wait = self._built_at + LIVE_REDRAW_S - time.monotonic()
+            if chosen == self._built_for and wait > 0:
+                # Only the live bars moved: plotext redraws the whole picture (~40 ms of the event loop),
+                # so a ticking market redraws the chart every few seconds; the header follows each tick.
+                if self._redraw_timer is None:
+                    self._redraw_timer = self.set_timer(wait, self._redraw_now)
+            else:
+                self._build(sym, spec)
+                self._built_for, self._built_at = chosen, time.monotonic()
         plot.show(self._chart, self._style)
         self._show_header(sym)
+
+    def _redraw_now(self) -> None:
+        self._redraw_timer = None
+        self._built_at = 0.0
+        self._dirty = True
+        if self.display and self.is_mounted:
+            self._update()
 
     def _build(self, sym: SymbolSnapshot, spec: LevelSpec) -> None:
         chart = build_frame(sym, self._frame, self._pan, spec)
