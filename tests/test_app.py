@@ -94,6 +94,26 @@ async def test_help_lists_every_key_and_closes(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: app.screen is app.main)
 
 
+async def test_a_screen_on_top_holds_the_ticks_and_closing_it_draws_the_latest(tmp_path: Path) -> None:
+    """Help is a modal: the dashboard shows dimmed behind it, so a tick drawn there would repaint the
+    whole terminal. Ticks wait while it is open; closing it draws the latest at once."""
+    src = scripted(poll=0.05)
+    app = BreakoutMonitorApp(settings_for(tmp_path), src)  # the real clock: the poll must come due
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: ready(app))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        src.prices["IWM"] = 261.37
+        calls = len(src.quote_calls)
+        await wait_for(pilot, lambda: len(src.quote_calls) > calls + 3)
+        await wait_for(pilot, lambda: app.main.snapshot.symbols["IWM"].quote.last == 261.37)  # type: ignore[union-attr]
+        await pilot.pause()
+        assert "261.37" not in screen_text(app)  # not behind the help screen either
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        await wait_for(pilot, lambda: "261.37" in screen_text(app), limit=0.5)  # before the next tick
+
+
 async def test_refresh_pause_and_resume_keys(tmp_path: Path) -> None:
     src = scripted()
     app = make_app(tmp_path, src)

@@ -184,6 +184,8 @@ class MainScreen(Screen[None]):
         self.symbol = self.symbols[0]
         """The focused symbol: tab / shift+tab cycle it; the chart and the tables follow it."""
         self.journal_away: list[JournalEntry] = []
+        self._held = False
+        """A snapshot arrived while another screen was on top and is not drawn yet."""
 
     def compose(self) -> ComposeResult:
         yield TextLine(title_content(self.settings.breakout), id="title")
@@ -441,6 +443,20 @@ class MainScreen(Screen[None]):
             self._reports.put_nowait(snap.report)
         if first_paint:
             self.call_after_refresh(freeze_start_up_objects)
+        elif not self.is_active:
+            # Help, a digest or a prompt is on top. A modal shows this screen dimmed behind it, so any
+            # change here repaints the whole terminal (~17 KB a tick); the latest data is drawn when
+            # it closes instead.
+            self._held = True
+            return
+        self._paint(snap)
+
+    def on_screen_resume(self) -> None:
+        if self._held and self.snapshot is not None:
+            self._held = False
+            self._paint(self.snapshot)
+
+    def _paint(self, snap: Snapshot) -> None:
         now = self.clock()
         self.query_one(DashboardView).show(snap, now)
         for view in self.query_one("#views", ContentSwitcher).query_children(MonitorView):
@@ -458,7 +474,10 @@ class MainScreen(Screen[None]):
             self._age_timer = None
 
     def _tick_age(self) -> None:
-        self.query_one(DashboardView).show_age(self.clock())
+        if self.is_active:
+            self.query_one(DashboardView).show_age(self.clock())
+        else:
+            self._held = True  # redrawn, ages included, when the screen on top closes
 
     # ------------------------------------------------------------------ controls
     def refresh_feed(self) -> None:
