@@ -178,3 +178,32 @@ async def test_a_failing_alert_command_is_reported_and_the_app_goes_on(
         source.prices["IWM"] = 261.25
         app.main.refresh_feed()
         await wait_for(pilot, lambda: "261.25" in screen_text(app))
+
+
+@pytest.mark.parametrize("key", ["q", "2"])
+async def test_the_key_that_ends_a_long_idle_still_does_its_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    """Coming back after hours, `q` quits and `2` switches the view (the digest comes up over it)."""
+    monkeypatch.delenv("TMUX", raising=False)
+    clock = Clock(NOW)
+    source = live_source([2500.0, 2510.0, 2520.0])
+    app = make_app(tmp_path, source, clock)
+    app.bell = lambda: None  # type: ignore[method-assign]
+    app.main._write_terminal = lambda text: None  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.main.sentinel is not None and app.main.sentinel._baseline_done)
+        clock.at = NOW + timedelta(minutes=5)
+        source.prices["^RUT"] = 2580.0
+        app.main.refresh_feed()
+        await wait_for(pilot, lambda: len(app.main.alerts) == 1)
+        clock.at = NOW + timedelta(hours=2)
+        await pilot.press(key)
+        if key == "q":
+            await wait_for(pilot, lambda: app.return_code is not None)
+            assert app.return_code == 0
+        else:
+            await wait_for(pilot, lambda: "While you were away" in screen_text(app))
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app.main)
+            assert app.main.query_one("#views").current != "dashboard"  # type: ignore[attr-defined]

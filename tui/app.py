@@ -122,8 +122,10 @@ class BreakoutMonitorApp(App[int]):
         self._theme_ready = True
         self._watch_terminal()
 
-    async def on_key(self) -> None:
-        await self.main.come_back()
+    def on_key(self) -> None:
+        # Later, not awaited here: the key's own binding is looked up after this handler, on the screen
+        # then on top; a digest pushed first would take it (q would not quit, 2 would not switch).
+        self.call_later(self.main.come_back)
 
     async def on_app_focus(self) -> None:
         await self.main.come_back()
