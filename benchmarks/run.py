@@ -48,7 +48,14 @@ BARE_QUIT_KEY = "\x11"  # ctrl+q, Textual's default quit binding
 APP_QUIT_KEY = "q"
 SHARED_REPLAY_DIRS = ("data/daily/goro2030-autoresearch", "data/daily/flippe2-blank-app")
 SHARED_REPLAY_AS_OF = "2025-12-01"
-IN_PROCESS_SCRIPTS = ("soak.py", "refresh_cost.py")
+IN_PROCESS_SCRIPTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("soak.py", ("--no-keys",), ("--no-keys",)),
+    ("soak.py", ("--days", "21"), ()),
+    ("refresh_cost.py", (), ()),
+)
+"""(script, its arguments, its arguments with --quick): the soak as the budget states it (ticks, day
+rolls and alerts for 7 days), then three weeks with the user's daily round of every view (Textual's
+caches fill over the first two), then the loop's cost of a refresh."""
 
 # A price as the app prints it: digits with a decimal point (thousands separators allowed).
 _PRICE_RE = re.compile(r"\d{1,3}(?:,\d{3})*\.\d{2}\b")
@@ -543,13 +550,14 @@ def sigterm_after_settle(b: Bench, cmd: Sequence[str], env: dict[str, str], read
 
 
 # ---------------------------------------------------------------------------------------------- in-process
-def in_process(b: Bench, script: str) -> tuple[list[Row], dict[str, Any]]:
-    """Run `benchmarks/<script> [--quick]` and turn the JSON object on its last stdout line into rows."""
+def in_process(b: Bench, script: str, args: Sequence[str] = ()) -> tuple[list[Row], dict[str, Any]]:
+    """Run `benchmarks/<script> [args] [--quick]` and turn the JSON object on its last stdout line into
+    rows."""
     path = BENCH / script
     measure = f"{script} (in-process)"
     if not path.exists():
         return [not_run(measure, "—", f"benchmarks/{script} not found")], {}
-    cmd = [sys.executable, str(path), *(["--quick"] if b.quick else [])]
+    cmd = [sys.executable, str(path), *args, *(["--quick"] if b.quick else [])]
     timeout = 900 if b.quick else 3600
     home = b.fresh_dir(script.removesuffix(".py"))
     t0 = time.monotonic()
@@ -773,11 +781,12 @@ def measure_all(b: Bench) -> tuple[list[Row], dict[str, Any]]:
     warm_up(b)
     rows = start_rows(b) + window_rows(b)
     extras: dict[str, Any] = {}
-    for script in IN_PROCESS_SCRIPTS:
-        b.log(f"in-process: benchmarks/{script}")
-        script_rows, extra = in_process(b, script)
+    for script, args, quick_args in IN_PROCESS_SCRIPTS:
+        chosen = quick_args if b.quick else args
+        b.log(f"in-process: benchmarks/{script} {' '.join(chosen)}")
+        script_rows, extra = in_process(b, script, chosen)
         rows.extend(script_rows)
-        extras[script] = extra
+        extras[" ".join((script, *chosen))] = extra
     return rows, extras
 
 
