@@ -19,14 +19,14 @@ records how late it wakes):
 3. refresh, a poll: the refresh loop woken as when a poll comes due. Quotes for 6 symbols, today's bar
    merged into each 6-year series, indicators recomputed for all 6 (in a thread), the breakout report
    with the live price, every view updated and the screen repainted;
-4. refresh, the `r` key: the same plus the key's handling and its "Refreshing..." toast;
+4. refresh, the `r` key: the same plus the key's handling;
 5. refresh with a day roll: the demo fast-forwarded to the close, then a poll: the next session
    opens, the closed day's bars come from the history (through the cache on the live path), the
    engine reruns over the completed closes (in a thread), indicators, repaint.
 
 For 3-5: the event-loop thread's CPU clock (`time.thread_time()`) from the trigger until the snapshot
 is painted (the `call_after_refresh` the app's own `painted` hook uses), and over a 0.6 s window from
-the trigger ("with the work after the paint": the alert sentinel, the journal view, the toast); both
+the trigger ("with the work after the paint": the alert sentinel, the journal view); both
 less what the loop burns idle in the same time (mostly the probe itself), and the demo source's own
 CPU beside them (in live use that work is Yahoo's answer arriving). The other threads' CPU
 (indicators, engine, cache) is shown too. Budget: 20 ms of the app's loop CPU, median refresh.
@@ -176,12 +176,12 @@ async def switch_view(app: BreakoutMonitorApp, key: str, idle_per_s: float) -> f
 
 def press_r(app: BreakoutMonitorApp) -> None:
     """`r` as the terminal sends it: a key event posted to the app, no pilot in between. The app then
-    refreshes and says so in a toast."""
+    refreshes."""
     send_key(app, "r")
 
 
 def poll_now(app: BreakoutMonitorApp) -> None:
-    """What a poll coming due does: wake the refresh loop (no key, no toast)."""
+    """What a poll coming due does: wake the refresh loop (no key)."""
     app.main.refresh_feed()
 
 
@@ -411,7 +411,7 @@ def rows_of(r: Result) -> list[Row]:
     rows: list[Row] = []
     for label, items in (
         ("refresh (a poll)", r.poll),
-        ("refresh (r key, with its toast)", r.key_r),
+        ("refresh (r key)", r.key_r),
         ("refresh with a day roll (a poll)", r.roll),
     ):
         med, mx = cpu_figure(items, lambda x: x.loop_cpu_to_paint_ms)

@@ -436,24 +436,24 @@ async def run_soak(
 
 
 async def press_as_user(app: BreakoutMonitorApp, key: str) -> None:
-    """A key from someone coming back: after an hour without a key the app first shows what happened
-    meanwhile (the "while you were away" digest, a modal screen that takes the keys); they read it,
-    close it, and press the key again."""
+    """A key from someone coming back: it does its job, and after an hour without a key the app then
+    shows what happened meanwhile (the "while you were away" digest, a modal screen over whatever
+    the key opened); they read it and close it."""
+    on_top = app.screen
     send_key(app, key)
     with contextlib.suppress(TimeoutError):
         await wait_until(lambda: isinstance(app.screen, DigestScreen), timeout_s=0.3)
     if isinstance(app.screen, DigestScreen):
+        digest = app.screen
         send_key(app, "escape")
-        await wait_until(lambda: app.screen is app.main, timeout_s=10)
-        send_key(app, key)
+        await wait_until(lambda: app.screen is not digest, timeout_s=10)
+    if app.screen is on_top:
         await asyncio.sleep(0.1)
 
 
 async def quit_with_q(app: BreakoutMonitorApp, clock: SimulatedClock) -> None:
-    """Quit as the user does, once the clock has stopped. With the soak's fast clock a few real seconds
-    without a key are hours, and a key after an hour away first opens the "while you were away" digest,
-    a modal screen on which `q` does nothing (the app's `on_key` pushes it before the binding runs).
-    So: stop the clock, close what is on top, press `q`, and again if a digest came up instead."""
+    """Quit as the user does, once the clock has stopped: close whatever is on top (with the soak's fast
+    clock a few real seconds without a key are hours, so a digest may have come up), then `q`."""
     clock.stop()
     for _ in range(6):
         if app.screen is not app.main:
