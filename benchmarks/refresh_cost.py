@@ -52,11 +52,11 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import inprocess
+from demo_cache import fill_demo_cache
 from inprocess import (
     DEMO_FIRST_DAY,
     SIZE,
@@ -76,9 +76,8 @@ from inprocess import (
 )
 from textual.widgets import ContentSwitcher
 
-from services.cache import BarStore
-from services.models import Interval, SourceKind
-from services.sources.demo import DEMO_SYMBOLS, SESSION_MINUTES, DemoSource
+from services.models import SourceKind
+from services.sources.demo import SESSION_MINUTES, DemoSource
 from tui.app import BreakoutMonitorApp
 from tui.logs import setup_logging
 from tui.screens.main import view_classes
@@ -133,21 +132,6 @@ class Result:
     intraday_bars: int = 0
     """IWM's intraday path at the end of the polls (one-minute bars of today)."""
     exit_code: int | None = None
-
-
-async def fill_cache(cache_dir: Path) -> None:
-    """The cache as a live run leaves it: every symbol's daily history and its last quote."""
-    source = DemoSource("breakout", today=DEMO_FIRST_DAY)
-    history = await source.history(DEMO_SYMBOLS, Interval.DAILY)
-    quotes = await source.quotes(DEMO_SYMBOLS)
-    store = BarStore.in_dir(cache_dir)
-    try:
-        for series in history.bars.values():
-            store.save_bars(series)
-        for quote in quotes.quotes.values():
-            store.save_quote(quote, datetime.now(UTC))
-    finally:
-        store.close()
 
 
 def fully_shown(app: BreakoutMonitorApp) -> bool:
@@ -312,7 +296,7 @@ async def run(
 ) -> Result:
     result = Result(path="live" if live_path else "demo")
     if live_path:
-        await fill_cache(home / "cache")
+        await fill_demo_cache(home / "cache", DEMO_FIRST_DAY)
     demo = DemoSource("breakout", today=DEMO_FIRST_DAY, tick_seconds=POLL_APART_S)
     if live_path:
         demo.kind = SourceKind.YAHOO  # the live path: cache and journal files

@@ -14,6 +14,7 @@ it the cache is warmed from the demo's bars and the live mode runs with the netw
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import csv
 import json
@@ -35,6 +36,7 @@ from typing import Any
 
 try:
     from bare_app import READY_TEXT
+    from demo_cache import fill_demo_cache
     from pty_session import Exit, PtySession, ScreenTest, Window
 except ImportError as exc:  # the benchmark's own dependencies: one line, not a traceback
     print(f"run.py: error: {exc.name} is missing: pip install -e '.[bench]'", file=sys.stderr)
@@ -345,30 +347,6 @@ def fakeyahoo_env(b: Bench) -> dict[str, str] | None:
     return {"PYTHONPATH": str(tool), "FAKEYAHOO_DATA": ":".join(str(d) for d in data)}
 
 
-def demo_cache(cache_dir: Path) -> None:
-    """Fill a cache with the demo's daily bars and one quote per symbol, as a live run would leave it."""
-    import asyncio
-
-    from services.cache import BarStore
-    from services.models import Interval
-    from services.sources.demo import DEMO_SYMBOLS, DemoSource
-
-    async def fetch() -> tuple[Any, Any]:
-        source = DemoSource("breakout")
-        history = await source.history(DEMO_SYMBOLS, Interval.DAILY)
-        return history, await source.quotes(DEMO_SYMBOLS)
-
-    history, quotes = asyncio.run(fetch())
-    store = BarStore.in_dir(cache_dir)
-    try:
-        for series in history.bars.values():
-            store.save_bars(series)
-        for quote in quotes.quotes.values():
-            store.save_quote(quote, datetime.now(UTC))
-    finally:
-        store.close()
-
-
 def offline_wrapper() -> tuple[list[str], str]:
     """A command prefix that cuts the child off the network (a new, empty network namespace) when
     this machine allows it, and how the network is made unreachable."""
@@ -406,7 +384,7 @@ def live_warm_starts(b: Bench) -> list[Row]:
         prefix, how = offline_wrapper()
         how = f"cache filled from the demo's bars, {how}"
         extra = _NO_NETWORK_ENV
-        demo_cache(cache)
+        asyncio.run(fill_demo_cache(cache))
     try:
         last, bars = cached_last(cache, "IWM")
     except Exception as exc:
@@ -469,8 +447,6 @@ def replay_args(b: Bench) -> tuple[list[str], str]:
 def demo_csvs(folder: Path) -> tuple[Path, date]:
     """The demo's daily history as Yahoo classic CSVs (`IWM.csv`, `^RUT.csv`...); returns the folder
     and a day 20 sessions before the end to stand at."""
-    import asyncio
-
     from services.models import Interval
     from services.sources.demo import DEMO_SYMBOLS, DemoSource
 

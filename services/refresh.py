@@ -19,8 +19,6 @@ from services.monitor import Clock, CycleOutcome, Monitor, TickEffect, utc_now
 from services.snapshot import Snapshot
 from services.stream import QuoteStream, StreamStatus, StreamTick
 
-__all__ = ["Backoff", "RefreshLoop"]
-
 log = logging.getLogger(__name__)
 
 MAX_SLEEP_S = 300.0

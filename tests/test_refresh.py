@@ -10,10 +10,11 @@ from datetime import UTC, date, datetime
 import pytest
 from fakes.scripted_source import ScriptedSource, daily_series
 
+from services.backoff import Backoff
 from services.breakout import BreakoutRules
 from services.models import ErrorKind
 from services.monitor import Monitor, utc_now
-from services.refresh import Backoff, RefreshLoop
+from services.refresh import RefreshLoop
 from services.snapshot import Snapshot
 
 NOW = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)

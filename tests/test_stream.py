@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from fakes.yahoo_stream import DEFAULT_TIME_MS, FakeYahooStream, pricing_frame, wrap_payload
 
+from services.backoff import Backoff
 from services.models import MarketSession
-from services.refresh import Backoff
 from services.stream import (
     QuoteStream,
     StreamProbe,

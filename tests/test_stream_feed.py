@@ -16,7 +16,8 @@ from fakes.feed_harness import REFRESH_S, Feed, healthy
 from fakes.yahoo_http import offline_yfinance
 from fakes.yahoo_stream import FakeYahooStream
 
-from services.refresh import STREAM_POLL_S, Backoff
+from services.backoff import Backoff
+from services.refresh import STREAM_POLL_S
 from services.snapshot import Snapshot
 from services.stream import QuoteStream
 from widgets.feed_banner import banner_text

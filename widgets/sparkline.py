@@ -1,14 +1,11 @@
-"""A single-colour text sparkline: a few hundred bytes per repaint where the built-in Sparkline, with a
-colour per cell, costs tens of kilobytes per second on a live screen."""
+"""Single-colour text sparkline rows: a few hundred bytes per repaint where Textual's Sparkline widget, with
+a colour per cell, costs tens of kilobytes per second on a live screen. The quote card and the strip's
+mini quotes draw them as lines of their text blocks (only the rows that changed are repainted)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-
-from textual.content import Content
-from textual.geometry import Region
-from textual.widget import Widget
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -63,50 +60,3 @@ def draw(values: Sequence[float], width: int, height: int = 1, capacity: int | N
             fill = level - (height - 1 - r) * 8
             rows[r][x] = BLOCKS[max(0, min(8, fill))]
     return ["".join(r).ljust(width) for r in rows]
-
-
-class TextSparkline(Widget):
-    """Draws the values it was last given across its full width; repaints only the rows whose blocks
-    changed (a new intraday point usually changes one column, or nothing at all), or on resize."""
-
-    DEFAULT_CSS = """
-    TextSparkline {
-        height: 1;
-        width: 1fr;
-        color: $accent;
-    }
-    """
-
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self._values: tuple[float, ...] = ()
-        self._capacity: int | None = None
-        self._rows: list[str] = []
-        """The rows last drawn, at the size they were drawn for."""
-
-    def set_values(self, values: Sequence[float], capacity: int | None = None) -> bool:
-        """Draw `values` (on a timeline of `capacity` slots when given); False when nothing changed."""
-        new = tuple(values)
-        if new == self._values and capacity == self._capacity:
-            return False
-        self._values, self._capacity = new, capacity
-        width, height = self.size
-        rows = draw(new, width, height, capacity)
-        if len(rows) != len(self._rows) or not self._rows:
-            self._rows = rows
-            self.refresh()
-            return True
-        changed = False
-        for y, (old, row) in enumerate(zip(self._rows, rows, strict=True)):
-            if old != row:
-                changed = True
-                self.refresh(Region(0, y, width, 1))
-        self._rows = rows
-        return changed
-
-    def render(self) -> Content:
-        width, height = self.size
-        rows = self._rows
-        if len(rows) != height or any(len(r) != width for r in rows):
-            rows = self._rows = draw(self._values, width, height, self._capacity)
-        return Content("\n".join(rows))

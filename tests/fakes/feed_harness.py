@@ -13,11 +13,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from fakes.yahoo_http import FakeBar, FakeYahoo, make_daily, make_intraday
+from services.backoff import Backoff
 from services.breakout import BreakoutRules
 from services.cache import BarStore
 from services.market_hours import NEW_YORK
 from services.monitor import Monitor
-from services.refresh import Backoff, RefreshLoop
+from services.refresh import RefreshLoop
 from services.snapshot import Snapshot
 from services.sources.yahoo import YahooSource
 
